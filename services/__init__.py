@@ -1,0 +1,1 @@
+"""The five suqiu services; each is its own process (`suqiu run <service>`)."""

@@ -1,0 +1,1 @@
+"""Classifier: category, region, responsible department and severity of each work order."""

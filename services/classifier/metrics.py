@@ -1,0 +1,21 @@
+"""Classifier's domain metrics (labels are catalogue names, never personal data)."""
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+__all__ = ["ClassifierMetrics"]
+
+
+class ClassifierMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.classified = Counter(
+            "suqiu_classifier_classified_total",
+            "Work orders classified, by first-level category and severity.",
+            ["category", "severity"],
+            registry=registry,
+        )
+        self.confidence = Histogram(
+            "suqiu_classifier_confidence",
+            "Confidence of the category decision.",
+            buckets=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0),
+            registry=registry,
+        )

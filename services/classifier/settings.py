@@ -1,0 +1,17 @@
+"""Classifier settings (env prefix SUQIU_CLASSIFIER_)."""
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["ClassifierSettings"]
+
+
+class ClassifierSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SUQIU_CLASSIFIER_", extra="ignore", frozen=True)
+
+    http_port: int = Field(default=8102, ge=0, le=65535)
+    prefetch: int = Field(default=32, ge=1, le=1000)
+    catalogue_path: Path | None = Field(default=None, description="Default: SUQIU_CATALOGUE_PATH "
+                                        "or deploy/config/catalogue.yaml.")

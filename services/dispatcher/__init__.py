@@ -1,0 +1,1 @@
+"""Dispatcher: routes classified work orders to their departments and owns their lifecycle."""

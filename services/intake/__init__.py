@@ -1,0 +1,1 @@
+"""Intake: normalises channel messages into work orders, issues ticket numbers and receipts."""

@@ -1,0 +1,18 @@
+"""SLA monitor's domain metrics."""
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+__all__ = ["SlaMetrics"]
+
+
+class SlaMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.scheduled = Counter(
+            "suqiu_sla_timers_scheduled_total", "SLA timers scheduled, by step and kind.",
+            ["step", "kind"], registry=registry)
+        self.fired = Counter(
+            "suqiu_sla_events_total", "SLA warnings and breaches announced, by step and department.",
+            ["kind", "step", "department"], registry=registry)
+        self.lag = Histogram(
+            "suqiu_sla_fire_lag_seconds", "Firing lag: fired time minus the timer's due time.",
+            buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300), registry=registry)

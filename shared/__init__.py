@@ -1,0 +1,1 @@
+"""Contracts and adapters shared by every suqiu service."""

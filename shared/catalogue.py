@@ -1,0 +1,137 @@
+"""The operator's catalogue: departments, two-level categories, regions, severity words, SLA.
+
+Loaded from YAML (default: deploy/config/catalogue.yaml, or SUQIU_CATALOGUE_PATH) and
+validated at start-up, so a typo stops the service with a clear message instead of
+misrouting complaints.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+__all__ = [
+    "Catalogue",
+    "CatalogueError",
+    "Category",
+    "Department",
+    "District",
+    "SeverityWords",
+    "SlaPolicy",
+    "Subcategory",
+    "default_catalogue_path",
+    "load_catalogue",
+]
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class CatalogueError(Exception):
+    """The catalogue file is missing or invalid."""
+
+
+class _Cfg(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Department(_Cfg):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str
+    parent: str | None = Field(default=None, description="Escalation parent (department id).")
+
+
+class Subcategory(_Cfg):
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str
+    keywords: list[str] = Field(min_length=1)
+    department: str | None = None
+
+
+class Category(_Cfg):
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str
+    department: str
+    subcategories: list[Subcategory] = Field(min_length=1)
+
+
+class District(_Cfg):
+    name: str
+    aliases: list[str] = Field(default_factory=list)
+    streets: list[str] = Field(default_factory=list)
+
+
+class SeverityWords(_Cfg):
+    safety: list[str] = Field(min_length=1, description="Safety hazards: urgent.")
+    media_or_lawsuit: list[str] = Field(min_length=1)
+    repeated: list[str] = Field(min_length=1)
+    many_affected: list[str] = Field(min_length=1, description="Phrases meaning many households.")
+    affected_threshold: int = 5
+    money_threshold_cny: int = 20000
+
+
+class SlaPolicy(_Cfg):
+    sign_for_hours: float = Field(gt=0)
+    resolution_hours: float = Field(gt=0)
+    warn_ratio: float = Field(default=0.9, gt=0, lt=1)
+
+
+class Catalogue(_Cfg):
+    profile: str
+    province: str
+    city: str
+    triage_department: str
+    departments: list[Department] = Field(min_length=1)
+    categories: list[Category] = Field(min_length=1)
+    districts: list[District] = Field(min_length=1)
+    severity_words: SeverityWords
+    sla: dict[str, SlaPolicy]
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> Catalogue:
+        ids = {d.id for d in self.departments}
+        problems = []
+        if self.triage_department not in ids:
+            problems.append(f"triage_department {self.triage_department!r} is not a department")
+        for d in self.departments:
+            if d.parent and d.parent not in ids:
+                problems.append(f"department {d.id}: parent {d.parent!r} unknown")
+        for c in self.categories:
+            if c.department not in ids:
+                problems.append(f"category {c.code}: department {c.department!r} unknown")
+            for s in c.subcategories:
+                if s.department and s.department not in ids:
+                    problems.append(f"subcategory {s.code}: department {s.department!r} unknown")
+        missing = {"urgent", "major", "important", "general"} - set(self.sla)
+        if missing:
+            problems.append(f"sla: no policy for {sorted(missing)}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def department(self, dept_id: str) -> Department:
+        for d in self.departments:
+            if d.id == dept_id:
+                return d
+        raise KeyError(dept_id)
+
+
+def default_catalogue_path() -> Path:
+    return Path(os.environ.get("SUQIU_CATALOGUE_PATH", REPO_ROOT / "deploy/config/catalogue.yaml"))
+
+
+@lru_cache(maxsize=8)
+def load_catalogue(path: Path | None = None) -> Catalogue:
+    """Read and validate a catalogue; CatalogueError says which entry is wrong."""
+    path = path or default_catalogue_path()
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise CatalogueError(f"cannot read catalogue {path}: {exc}") from exc
+    try:
+        return Catalogue.model_validate(data)
+    except ValidationError as exc:
+        raise CatalogueError(f"invalid catalogue {path}: {exc}") from exc

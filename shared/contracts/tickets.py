@@ -1,0 +1,118 @@
+"""The work order (工单) as stored in MongoDB, one document per ticket."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.contracts.common import Channel, Severity, TicketStatus
+from shared.contracts.intake import AttachmentRef, Complainant, Content, Location
+
+__all__ = [
+    "Classification",
+    "Dispatch",
+    "HistoryEntry",
+    "Region",
+    "SlaDeadlines",
+    "WorkOrder",
+]
+
+WORK_ORDER_SCHEMA_VERSION = 1
+
+
+class _Doc(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Region(_Doc):
+    """Administrative place the complaint is about, with the text span that matched."""
+
+    province: str | None = None
+    city: str | None = None
+    district: str | None = None
+    street: str | None = None
+    matched: str | None = None
+
+
+class Classification(_Doc):
+    """The classifier's verdict with its reasons."""
+
+    category: str
+    subcategory: str | None = None
+    department: str
+    region: Region
+    severity: Severity
+    severity_reasons: list[str] = Field(default_factory=list)
+    confidence: float = Field(ge=0, le=1)
+    matched_keywords: list[str] = Field(default_factory=list)
+    classified_at: datetime
+
+
+class Dispatch(_Doc):
+    """To whom the order went."""
+
+    department: str
+    department_name: str
+    co_departments: list[str] = Field(default_factory=list)
+    dispatched_at: datetime
+
+
+class SlaDeadlines(_Doc):
+    """Per-step deadlines; computed at dispatch from the SLA policy."""
+
+    policy: str
+    sign_for_due: datetime
+    resolution_due: datetime
+    warn_ratio: float = 0.9
+
+
+class HistoryEntry(_Doc):
+    """One audit-trail line: who moved the order from which state to which, and why."""
+
+    at: datetime
+    actor: str
+    action: str
+    from_status: TicketStatus | None = None
+    to_status: TicketStatus
+    note: str | None = None
+
+
+class WorkOrder(_Doc):
+    """The ticket document; `ticket_no` is stored as Mongo's `_id`."""
+
+    schema_version: int = WORK_ORDER_SCHEMA_VERSION
+    ticket_no: str
+    version: int = 1
+    status: TicketStatus
+    channel: Channel
+    channel_message_id: str
+    intake_key: str
+    received_at: datetime
+    created_at: datetime
+    updated_at: datetime
+    complainant: Complainant
+    content: Content
+    analysis_text: str
+    location: Location
+    attachments: list[AttachmentRef] = Field(default_factory=list)
+    channel_details: dict[str, Any] = Field(default_factory=dict)
+    raw_payload: str = Field(description="The intake message body exactly as received (UTF-8).")
+    classification: Classification | None = None
+    dispatch: Dispatch | None = None
+    sla: SlaDeadlines | None = None
+    history: list[HistoryEntry] = Field(default_factory=list)
+
+    def to_document(self) -> dict[str, Any]:
+        """The Mongo document: `_id` is the ticket number."""
+        doc = self.model_dump(mode="python")
+        doc["_id"] = doc.pop("ticket_no")
+        return doc
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any]) -> WorkOrder:
+        """Inverse of to_document."""
+        data = dict(doc)
+        data["ticket_no"] = data.pop("_id")
+        return cls.model_validate(data)

@@ -1,0 +1,238 @@
+"""Publishing events and consuming messages under one acknowledgement policy.
+
+Policy (decided here once, for every subscriber):
+- success: ack after the handler's writes and downstream publishes completed;
+- bad input or PermanentError: store the raw message with machine-readable errors in
+  `rejected_messages`, republish it to the queue's DLQ with error headers, then ack;
+- anything else is transient: wait a capped exponential backoff, nack with requeue; the
+  quorum queue's delivery limit dead-letters a message that keeps failing (`delivery_limit`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import structlog
+from faststream.middlewares import AckPolicy
+from faststream.rabbit import Channel, RabbitBroker, RabbitQueue
+from faststream.rabbit.annotations import RabbitMessage
+from pydantic import BaseModel, ValidationError
+
+from shared.errors import FieldError, PermanentError, field_errors_from_pydantic
+from shared.metrics import ConsumerMetrics
+from shared.store import DuplicateKey, Store
+from shared.topology import Topology
+
+__all__ = ["EventPublisher", "ReliableConsumer", "decode_json"]
+
+T = TypeVar("T")
+log = structlog.get_logger(__name__)
+
+ERROR_REASON_HEADER = "x-suqiu-error-reason"
+ERROR_DETAIL_HEADER = "x-suqiu-error-detail"
+ORIGINAL_QUEUE_HEADER = "x-suqiu-original-queue"
+
+
+def decode_json(body: bytes) -> Any:
+    """Parse a JSON body; PermanentError with a field-level reason when it is not JSON."""
+    try:
+        return json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise PermanentError("invalid_encoding", [FieldError("$", "invalid_encoding",
+                                                             f"body is not UTF-8: {exc.reason}")])
+    except json.JSONDecodeError as exc:
+        raise PermanentError("invalid_json", [FieldError("$", "invalid_json",
+                                                         f"{exc.msg} at position {exc.pos}")])
+
+
+class EventPublisher:
+    """Publishes persistent, confirmed messages to the topology's exchanges."""
+
+    def __init__(self, broker: RabbitBroker, topology: Topology) -> None:
+        self._broker = broker
+        self._topology = topology
+
+    async def publish_event(self, event: BaseModel) -> None:
+        """Publish a lifecycle event; routing key = its type, message id = its event id."""
+        await self._broker.publish(
+            event.model_dump_json().encode(),
+            exchange=self._topology.exchange(self._topology.events_exchange),
+            routing_key=event.type,  # type: ignore[attr-defined]
+            message_id=event.event_id,  # type: ignore[attr-defined]
+            content_type="application/json",
+            headers={"x-suqiu-ticket-no": event.ticket_no},  # type: ignore[attr-defined]
+            persist=True,
+            mandatory=False,
+        )
+
+    async def publish_dead_letter(
+        self, queue: str, body: bytes, headers: dict[str, Any], message_id: str | None,
+    ) -> None:
+        await self._broker.publish(
+            body,
+            exchange=self._topology.exchange(self._topology.dead_letter_exchange),
+            routing_key=queue,
+            headers=headers,
+            message_id=message_id,
+            persist=True,
+            mandatory=False,
+        )
+
+
+class ReliableConsumer:
+    """Runs a handler for one message and applies the acknowledgement policy."""
+
+    def __init__(
+        self, *, service: str, queue: str, store: Store, publisher: EventPublisher,
+        metrics: ConsumerMetrics, backoff_base: float = 0.2, backoff_cap: float = 5.0,
+    ) -> None:
+        self.service = service
+        self.queue = queue
+        self._store = store
+        self._publisher = publisher
+        self._metrics = metrics
+        self._backoff_base = backoff_base
+        self._backoff_cap = backoff_cap
+
+    def subscribe(
+        self,
+        broker: RabbitBroker,
+        queue: RabbitQueue,
+        *,
+        prefetch: int,
+        parse: Callable[[Any], T],
+        handle: Callable[[T, RabbitMessage], Awaitable[str]],
+        description: str,
+    ) -> None:
+        """Consume `queue` with manual acks under this policy; FastStream does not decode."""
+
+        async def _raw_body(msg: Any) -> bytes:
+            return bytes(msg.body)
+
+        @broker.subscriber(
+            queue,
+            channel=Channel(prefetch_count=prefetch),
+            ack_policy=AckPolicy.MANUAL,
+            decoder=_raw_body,
+            title=self.service,
+            description=description,
+        )
+        async def consume(message: RabbitMessage) -> None:
+            await self.run(message, parse, lambda payload: handle(payload, message))
+
+    async def run(
+        self,
+        message: RabbitMessage,
+        parse: Callable[[Any], T],
+        handle: Callable[[T], Awaitable[str]],
+    ) -> None:
+        """Parse and handle `message`; `handle` returns the outcome label (ok, duplicate...)."""
+        started = time.perf_counter()
+        # FastStream invents a random id when the publisher set none; a digest survives redelivery.
+        message_id = message.raw_message.message_id or _body_digest(message.body)
+        structlog.contextvars.bind_contextvars(message_id=message_id)
+        try:
+            try:
+                payload = parse(decode_json(message.body))
+            except ValidationError as exc:
+                raise PermanentError("validation_failed", field_errors_from_pydantic(exc)) from exc
+            outcome = await handle(payload)
+        except PermanentError as exc:
+            await self._dead_letter(message, message_id, exc)
+            return
+        except asyncio.CancelledError:
+            await message.nack(requeue=True)
+            raise
+        except Exception as exc:  # transient by policy: retry with backoff
+            await self._retry(message, exc)
+            return
+        finally:
+            self._metrics.duration.labels(self.service, self.queue).observe(
+                time.perf_counter() - started)
+            structlog.contextvars.unbind_contextvars("message_id", "ticket_no")
+        await message.ack()
+        self._metrics.outcome(self.queue, outcome)
+
+    async def _retry(self, message: RabbitMessage, exc: Exception) -> None:
+        attempt = int((message.headers or {}).get("x-delivery-count", 0) or 0)
+        delay = min(self._backoff_cap, self._backoff_base * (2**attempt))
+        log.warning("handler_failed_will_retry", error=type(exc).__name__, detail=str(exc)[:300],
+                    attempt=attempt + 1, backoff_s=delay)
+        self._metrics.outcome(self.queue, "retried")
+        await asyncio.sleep(delay)
+        await message.nack(requeue=True)
+
+    async def _dead_letter(self, message: RabbitMessage, message_id: str,
+                           exc: PermanentError) -> None:
+        errors = [e.as_dict() for e in exc.errors]
+        now = datetime.now(UTC)
+        raw = message.raw_message
+        original_headers = {k: _plain(v) for k, v in (message.headers or {}).items()}
+        record = {
+            "_id": f"{self.queue}:{message_id}",
+            "queue": self.queue,
+            "service": self.service,
+            "message_id": message_id,
+            "routing_key": getattr(raw, "routing_key", None),
+            "received_at": now,
+            "reason": exc.reason,
+            "errors": errors,
+            "headers": original_headers,
+            "body_text": _as_text(message.body),
+            "body_base64": base64.b64encode(message.body).decode("ascii"),
+        }
+        try:
+            await self._store.insert("rejected_messages", record)
+        except DuplicateKey:
+            pass  # redelivered after a crash between store and ack: already recorded
+        except Exception as store_exc:
+            await self._retry(message, store_exc)
+            return
+        headers = {
+            **original_headers,
+            ERROR_REASON_HEADER: exc.reason,
+            ERROR_DETAIL_HEADER: json.dumps(errors, ensure_ascii=False),
+            ORIGINAL_QUEUE_HEADER: self.queue,
+            "x-suqiu-rejected-by": self.service,
+            "x-suqiu-rejected-at": now.isoformat(),
+        }
+        try:
+            await self._publisher.publish_dead_letter(self.queue, message.body, headers, message_id)
+        except Exception as pub_exc:
+            await self._retry(message, pub_exc)
+            return
+        log.warning("message_rejected", reason=exc.reason,
+                    fields=[e["field"] for e in errors][:10])
+        await message.ack()
+        self._metrics.outcome(self.queue, "rejected")
+
+
+def _body_digest(body: bytes) -> str:
+    return "sha256:" + hashlib.sha256(body).hexdigest()[:32]
+
+
+def _as_text(body: bytes) -> str | None:
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def _plain(value: Any) -> Any:
+    """Headers as JSON-friendly values (AMQP may carry bytes and decimals)."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return str(value)

@@ -1,0 +1,49 @@
+"""Readable ticket numbers unique across replicas: SQ-20261123-000042.
+
+The date is the Asia/Shanghai calendar day of intake; the sequence is a per-day counter in
+MongoDB incremented atomically, so any number of intake replicas never hand out one twice.
+A number taken by a replica that then lost an idempotency race is simply skipped: gaps are
+allowed, repeats are not.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from shared.store import Store
+
+__all__ = ["TicketNumbers", "format_ticket_no", "parse_ticket_no"]
+
+_PATTERN = re.compile(r"^([A-Z]{1,6})-(\d{8})-(\d{6,})$")
+
+
+def format_ticket_no(prefix: str, day: date, seq: int) -> str:
+    """Compose a ticket number from its parts."""
+    if seq < 1:
+        raise ValueError("sequence starts at 1")
+    return f"{prefix}-{day:%Y%m%d}-{seq:06d}"
+
+
+def parse_ticket_no(ticket_no: str) -> tuple[str, date, int]:
+    """Split a ticket number into prefix, day and sequence; ValueError when malformed."""
+    m = _PATTERN.match(ticket_no)
+    if not m:
+        raise ValueError(f"not a ticket number: {ticket_no!r}")
+    day = datetime.strptime(m.group(2), "%Y%m%d").date()
+    return m.group(1), day, int(m.group(3))
+
+
+class TicketNumbers:
+    """Allocates ticket numbers from the store's per-day counters."""
+
+    def __init__(self, store: Store, prefix: str = "SQ", tz: str = "Asia/Shanghai") -> None:
+        self._store = store
+        self._prefix = prefix
+        self._tz = ZoneInfo(tz)
+
+    async def allocate(self, now: datetime) -> str:
+        day = now.astimezone(self._tz).date()
+        seq = await self._store.next_sequence(f"ticket_no:{self._prefix}:{day:%Y%m%d}")
+        return format_ticket_no(self._prefix, day, seq)

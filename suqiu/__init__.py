@@ -1,0 +1,1 @@
+"""Operator tooling: the `suqiu` command (run a service, local stack, demo, benchmark)."""

@@ -1,0 +1,91 @@
+"""The `suqiu` command."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from shared.topology import SERVICES
+
+__all__ = ["main"]
+
+app = typer.Typer(no_args_is_help=True, add_completion=False,
+                  help="suqiu (诉求): complaint and appeal pipeline.")
+RUN_DIR = Path(os.environ.get("SUQIU_RUN_DIR", ".run"))
+
+
+@app.command()
+def run(service: Annotated[str, typer.Argument(help=" | ".join(SERVICES))]) -> None:
+    """Run one service in the foreground until SIGTERM."""
+    if service not in SERVICES:
+        raise typer.BadParameter(f"unknown service {service!r}; one of {', '.join(SERVICES)}")
+    module = __import__(f"services.{service}.app", fromlist=["create_runtime"])
+    module.create_runtime().serve()
+
+
+@app.command()
+def up(
+    replicas: Annotated[list[str] | None, typer.Option(
+        help="service=N, e.g. --replicas classifier=2 (repeatable)")] = None,
+) -> None:
+    """Start the pipeline in the background (PIDs and logs under .run/)."""
+    from suqiu.stack import Stack
+
+    state = RUN_DIR / "stack.json"
+    if state.exists():
+        raise typer.BadParameter(f"{state} exists: run `suqiu down` (make down) first")
+    counts = {k: int(v) for k, v in (r.split("=", 1) for r in replicas or [])}
+    info = Stack(RUN_DIR, namespace=os.environ.get("SUQIU_NAMESPACE", "suqiu"),
+                 mongo_db=os.environ.get("SUQIU_MONGO_DB", "suqiu"), replicas=counts).start()
+    info.save(state)
+    typer.echo(f"AMQP_URL={info.amqp_url}")
+    typer.echo(f"MONGO_URL={info.mongo_url}")
+    typer.echo(f"SUQIU_NAMESPACE={info.namespace}  SUQIU_MONGO_DB={info.mongo_db}")
+    for p in info.processes:
+        port = f" http://127.0.0.1:{p.port}" if p.port else ""
+        typer.echo(f"{p.name:<14} pid {p.pid:<7}{port}  log {p.log}")
+
+
+@app.command()
+def down() -> None:
+    """Stop what `suqiu up` started: services first (SIGTERM, graceful), then the store."""
+    from suqiu.stack import StackInfo, stop_pids
+
+    state = RUN_DIR / "stack.json"
+    if not state.exists():
+        typer.echo("nothing to stop")
+        return
+    stop_pids(StackInfo.load(state))
+    state.unlink()
+    typer.echo("stopped")
+
+
+@app.command()
+def demo(
+    count: Annotated[int, typer.Option(help="complaints to publish (>= 20)")] = 24,
+    timeout: Annotated[float, typer.Option(help="seconds to wait for dispatch")] = 120.0,
+) -> None:
+    """Run the whole pipeline on sample complaints and show what happened to each."""
+    from suqiu.demo import run_demo
+
+    raise typer.Exit(run_demo(RUN_DIR / "demo", count=count, timeout=timeout))
+
+
+@app.command("sms-sandbox")
+def sms_sandbox(port: Annotated[int, typer.Option()],
+                outbox: Annotated[Path, typer.Option()]) -> None:
+    """Loopback SMS gateway used by the demo and tests (records, never sends)."""
+    from suqiu.sms_sandbox import serve
+
+    serve(port, outbox)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""Dispatch rules: routing, deadlines, the classified -> dispatched transition."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from services.dispatcher.domain import dispatch, dispatched_event, route
+from shared.contracts import Severity, TicketStatus
+from shared.sla import deadlines_for, warning_time
+from tests.factories import T0, make_classification, make_order, small_catalogue
+
+pytestmark = pytest.mark.unit
+
+CAT = small_catalogue()
+NOW = T0 + timedelta(minutes=10)
+
+
+def _classified(**classification: object):
+    return make_order(TicketStatus.CLASSIFIED,
+                      classification=make_classification(**classification))
+
+
+def test_dispatch_assigns_the_classified_department() -> None:
+    after = dispatch(_classified(department="urban_mgmt"), CAT, NOW)
+    assert after.status is TicketStatus.DISPATCHED
+    assert after.dispatch is not None
+    assert (after.dispatch.department, after.dispatch.department_name) == (
+        "urban_mgmt", "市城市管理局")
+    assert after.dispatch.dispatched_at == NOW
+
+
+@pytest.mark.parametrize(("severity", "sign_h", "resolve_h", "ratio"), [
+    (Severity.URGENT, 0.5, 24, 0.9),
+    (Severity.MAJOR, 1, 48, 0.9),
+    (Severity.IMPORTANT, 2, 72, 0.8),
+    (Severity.GENERAL, 4, 120, 0.9),
+])
+def test_deadlines_come_from_the_policy_of_the_severity(severity: Severity, sign_h: float,
+                                                        resolve_h: float, ratio: float) -> None:
+    after = dispatch(_classified(severity=severity), CAT, NOW)
+    assert after.sla is not None
+    assert after.sla.policy == severity.value
+    assert after.sla.sign_for_due == NOW + timedelta(hours=sign_h)
+    assert after.sla.resolution_due == NOW + timedelta(hours=resolve_h)
+    assert after.sla.warn_ratio == ratio
+
+
+def test_history_entry_appended_and_version_incremented() -> None:
+    before = _classified()
+    after = dispatch(before, CAT, NOW)
+    assert after.version == before.version + 1
+    assert after.updated_at == NOW
+    assert after.history[:-1] == before.history
+    last = after.history[-1]
+    assert (last.actor, last.action, last.from_status, last.to_status, last.note) == (
+        "dispatcher", "dispatch", TicketStatus.CLASSIFIED, TicketStatus.DISPATCHED,
+        "-> construction")
+    assert before.status is TicketStatus.CLASSIFIED  # the input is not mutated
+
+
+def test_unknown_department_is_routed_to_triage() -> None:
+    order = _classified(department="no_such_bureau")
+    assert route(order, CAT) == "triage"
+    after = dispatch(order, CAT, NOW)
+    assert after.dispatch is not None
+    assert (after.dispatch.department, after.dispatch.department_name) == ("triage", "人工分拨席")
+
+
+@pytest.mark.parametrize("status", [TicketStatus.RECEIVED, TicketStatus.DISPATCHED])
+def test_dispatch_only_from_classified(status: TicketStatus) -> None:
+    with pytest.raises(ValueError, match="cannot dispatch"):
+        dispatch(make_order(status), CAT, NOW)
+
+
+def test_route_refuses_unclassified_order() -> None:
+    with pytest.raises(ValueError, match="unclassified"):
+        route(make_order(), CAT)
+
+
+def test_dispatched_event_carries_department_severity_and_deadlines() -> None:
+    after = dispatch(_classified(severity=Severity.MAJOR), CAT, NOW)
+    event = dispatched_event(after)
+    assert event.event_id == "SQ-20261123-000001:dispatched"
+    assert (event.department, event.severity) == ("construction", Severity.MAJOR)
+    assert event.occurred_at == NOW
+    assert event.sign_for_due == NOW + timedelta(hours=1)
+    assert event.resolution_due == NOW + timedelta(hours=48)
+    assert event.intake_at == after.received_at
+
+
+def test_deadlines_for_and_warning_time() -> None:
+    d = deadlines_for(Severity.GENERAL, T0, CAT.sla)
+    assert d.resolution_due - T0 == timedelta(hours=120)
+    assert warning_time(T0, d.resolution_due, 0.9) == T0 + timedelta(hours=108)
