@@ -107,6 +107,21 @@ class Topology:
         kind = QueueType.QUORUM if self.queue_type == "quorum" else QueueType.CLASSIC
         return RabbitQueue(wq.dlq, queue_type=kind, durable=True)  # type: ignore[call-overload]
 
+    async def delete(self, amqp_url: str) -> None:
+        """Remove every queue and exchange of this namespace (tests and teardown tools)."""
+        import aio_pika
+
+        conn = await aio_pika.connect(amqp_url)
+        try:
+            channel = await conn.channel()
+            for wq in self.work_queues():
+                for name in (wq.name, wq.dlq):
+                    await channel.queue_delete(name)
+            for name in (self.intake_exchange, self.events_exchange, self.dead_letter_exchange):
+                await channel.exchange_delete(name)
+        finally:
+            await conn.close()
+
     async def declare(self, broker: RabbitBroker) -> None:
         """Idempotently declare exchanges, work queues, DLQs and bindings on a connected broker."""
         exchanges = {

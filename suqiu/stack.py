@@ -22,7 +22,7 @@ import httpx
 
 from shared.topology import SERVICES
 
-__all__ = ["ProcessInfo", "Stack", "StackInfo", "free_port", "wait_tcp"]
+__all__ = ["ProcessInfo", "Stack", "StackInfo", "free_port", "mongo_server_argv", "wait_tcp"]
 
 SERVICE_PORT_ENV = {
     "intake": "SUQIU_INTAKE_HTTP_PORT",
@@ -39,6 +39,17 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def mongo_server_argv(run_dir: Path, port: int) -> list[str]:
+    """Command line of nx-27017 (MongoDB wire protocol over SQLite) with data under run_dir."""
+    exe = shutil.which("nx-27017") or str(Path(sys.executable).parent / "nx-27017")
+    data = run_dir / "mongo-data"
+    data.mkdir(parents=True, exist_ok=True)
+    (run_dir / "logs").mkdir(parents=True, exist_ok=True)
+    return [exe, "--host", "127.0.0.1", "-p", str(port), "--data-dir", str(data),
+            "--log-file", str(run_dir / "logs/nx-27017.log"),
+            "--pid-file", str(run_dir / "nx-27017.pid")]
 
 
 def wait_tcp(host: str, port: int, timeout: float) -> bool:
@@ -119,14 +130,8 @@ class Stack:
         self._procs.append((ProcessInfo(name, proc.pid, port, str(log_path)), proc))
 
     def _start_mongo(self) -> str:
-        exe = shutil.which("nx-27017") or str(Path(sys.executable).parent / "nx-27017")
         port = free_port()
-        data = self.run_dir / "mongo-data"
-        data.mkdir(parents=True, exist_ok=True)
-        self._spawn("nx-27017", [exe, "--host", "127.0.0.1", "-p", str(port), "--data-dir",
-                                 str(data), "--log-file", str(self.run_dir / "logs/nx-27017.log"),
-                                 "--pid-file", str(self.run_dir / "nx-27017.pid")],
-                    dict(os.environ), port)
+        self._spawn("nx-27017", mongo_server_argv(self.run_dir, port), dict(os.environ), port)
         if not wait_tcp("127.0.0.1", port, 30):
             raise RuntimeError(f"nx-27017 did not listen on {port}; see {self.run_dir}/logs")
         return f"mongodb://127.0.0.1:{port}/"

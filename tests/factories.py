@@ -88,12 +88,14 @@ def make_classification(**overrides: Any) -> Classification:
     return Classification(**data)
 
 
-def make_order(status: TicketStatus = TicketStatus.RECEIVED, *, ticket_no: str = "SQ-20261123-000001",
-               now: datetime = T0, **overrides: Any) -> WorkOrder:
+def make_order(status: TicketStatus = TicketStatus.RECEIVED, *,
+               ticket_no: str = "SQ-20261123-000001", now: datetime = T0,
+               **overrides: Any) -> WorkOrder:
     """A work order as it looks after reaching `status` through the normal pipeline.
 
     `classification`, `dispatch`, `sla` and `history` follow from the status unless overridden;
-    `version` is 1 plus the number of transitions made.
+    `version` is 1 plus the number of transitions made. Statuses off the main path (invalid,
+    triage) get the received-stage fields; override the rest explicitly.
     """
     steps = _STATUS_ORDER.index(status) if status in _STATUS_ORDER else 0
     history = [HistoryEntry(at=now, actor="intake", action="receive",

@@ -27,8 +27,7 @@ def _receipt(complainant: Complainant):
 
 
 def test_receipt_sms_contains_ticket_number_and_promise() -> None:
-    order, note = _receipt(Complainant(name="张三", phone="13800138000",
-                                       consent_to_contact=True))
+    _, note = _receipt(Complainant(name="张三", phone="13800138000", consent_to_contact=True))
     assert note.channel == "sms"
     assert note.skip_reason is None
     assert note.recipient == "13800138000"
