@@ -12,7 +12,10 @@ from shared.privacy import scrub_text
 
 __all__ = ["configure_logging", "get_logger"]
 
-_SAFE_KEYS = frozenset({"ticket_no", "message_id", "event_id", "event", "level", "timestamp"})
+_SAFE_KEYS = frozenset({"ticket_no", "message_id", "event_id", "level", "timestamp"})
+# Libraries whose DEBUG output carries message or document bodies (personal data): never
+# below WARNING, whatever the service's level.
+_QUIET_LIBRARIES = ("pymongo", "aio_pika", "aiormq", "httpx", "httpcore", "asyncio")
 
 
 def _scrub(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
@@ -59,6 +62,8 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     # FastStream logs every message at INFO; that costs a third of throughput here.
     logging.getLogger("faststream").setLevel(max(logging.WARNING, root.level))
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    for name in _QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def get_logger(name: str) -> Any:

@@ -156,9 +156,9 @@ class ReliableConsumer:
         finally:
             self._metrics.duration.labels(self.service, self.queue).observe(
                 time.perf_counter() - started)
-            structlog.contextvars.unbind_contextvars("message_id", "ticket_no")
         await message.ack()
         self._metrics.outcome(self.queue, outcome)
+        log.debug("message_handled", outcome=outcome)
 
     async def _retry(self, message: RabbitMessage, exc: Exception) -> None:
         attempt = int((message.headers or {}).get("x-delivery-count", 0) or 0)

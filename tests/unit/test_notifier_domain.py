@@ -106,3 +106,9 @@ def test_classified_event_notifies_nobody() -> None:
                              intake_at=T0, category="c", department="d",
                              severity=Severity.GENERAL, confidence=0.5)
     assert plan_notifications(event, order, CAT, SIGNATURE) == []
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: the delivery-log key (_id) holds the full phone")
+def test_notification_key_carries_no_phone_number() -> None:
+    _, note = _receipt(Complainant(phone="13800138000"))
+    assert "13800138000" not in note.key

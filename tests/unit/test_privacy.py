@@ -89,3 +89,12 @@ def test_scrub_text_leaves_other_numbers_alone() -> None:
 def test_scrub_text_does_not_mask_part_of_a_longer_digit_run() -> None:
     text = "订单号12381381234567899912"  # 20 digits: neither a mobile nor an ID number
     assert scrub_text(text) == text
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: +86 landlines lose the trunk 0 or keep the 86")
+@pytest.mark.parametrize(("raw", "normalized"), [
+    ("+86 571 8765 4321", "057187654321"),
+    ("+86 10 1234 5678", "01012345678"),
+])
+def test_normalize_phone_international_landline(raw: str, normalized: str) -> None:
+    assert normalize_phone(raw) == normalized
