@@ -1,13 +1,12 @@
 """The operator's catalogue: departments, two-level categories, regions, severity words, SLA.
 
-Loaded from YAML (default: deploy/config/catalogue.yaml, or SUQIU_CATALOGUE_PATH) and
+Loaded from YAML (SUQIU_CATALOGUE_PATH, default deploy/config/catalogue.yaml) and
 validated at start-up, so a typo stops the service with a clear message instead of
 misrouting complaints.
 """
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -23,7 +22,6 @@ __all__ = [
     "SeverityWords",
     "SlaPolicy",
     "Subcategory",
-    "default_catalogue_path",
     "load_catalogue",
 ]
 
@@ -119,14 +117,10 @@ class Catalogue(_Cfg):
         raise KeyError(dept_id)
 
 
-def default_catalogue_path() -> Path:
-    return Path(os.environ.get("SUQIU_CATALOGUE_PATH", REPO_ROOT / "deploy/config/catalogue.yaml"))
-
-
 @lru_cache(maxsize=8)
 def load_catalogue(path: Path | None = None) -> Catalogue:
     """Read and validate a catalogue; CatalogueError says which entry is wrong."""
-    path = path or default_catalogue_path()
+    path = path or REPO_ROOT / "deploy/config/catalogue.yaml"
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:

@@ -45,11 +45,11 @@ def decode_json(body: bytes) -> Any:
     try:
         return json.loads(body.decode("utf-8"))
     except UnicodeDecodeError as exc:
-        raise PermanentError("invalid_encoding", [FieldError("$", "invalid_encoding",
-                                                             f"body is not UTF-8: {exc.reason}")])
+        raise PermanentError("invalid_encoding", [FieldError(
+            "$", "invalid_encoding", f"body is not UTF-8: {exc.reason}")]) from exc
     except json.JSONDecodeError as exc:
-        raise PermanentError("invalid_json", [FieldError("$", "invalid_json",
-                                                         f"{exc.msg} at position {exc.pos}")])
+        raise PermanentError("invalid_json", [FieldError(
+            "$", "invalid_json", f"{exc.msg} at position {exc.pos}")]) from exc
 
 
 class EventPublisher:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
 from faststream.rabbit.prometheus import RabbitPrometheusMiddleware
+from prometheus_client import CollectorRegistry, Counter, Histogram
 
 __all__ = ["ConsumerMetrics", "new_registry", "prometheus_middleware"]
 

@@ -16,11 +16,16 @@ def normalize_phone(raw: str | None) -> str | None:
     """Digits only, without the +86 country code; None when nothing phone-like remains."""
     if not raw:
         return None
+    international = raw.strip().startswith(("+", "00"))
     digits = re.sub(r"\D", "", raw)
     if digits.startswith("0086"):
-        digits = digits[4:]
-    elif digits.startswith("86") and len(digits) == 13:
-        digits = digits[2:]
+        digits, international = digits[4:], True
+    elif digits.startswith("86") and (international or len(digits) == 13):
+        digits, international = digits[2:], True
+    if international and digits and not digits.startswith(("0", "1")):
+        digits = "0" + digits  # +86 571 ... is the landline 0571 ...
+    elif international and digits.startswith("1") and len(digits) != 11:
+        digits = "0" + digits  # +86 10 ... is Beijing's 010 ...
     return digits if 5 <= len(digits) <= 15 else None
 
 

@@ -9,13 +9,13 @@ SIGTERM/SIGINT into a lifespan shutdown: the broker stops consuming, waits up to
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sys
-from types import FrameType
-from typing import Any
-import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any
 
 import structlog
 import uvicorn

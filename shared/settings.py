@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["CommonSettings"]
+__all__ = ["REPO_ROOT", "CommonSettings"]
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 class CommonSettings(BaseSettings):
@@ -35,3 +39,7 @@ class CommonSettings(BaseSettings):
     graceful_timeout: float = Field(default=20.0, gt=0)
     log_level: str = "INFO"
     timezone: str = "Asia/Shanghai"
+    catalogue_path: Path = Field(
+        default=REPO_ROOT / "deploy/config/catalogue.yaml",
+        description="The operator's catalogue (departments, categories, regions, SLA).",
+    )

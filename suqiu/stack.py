@@ -194,7 +194,7 @@ class Stack:
         codes: dict[str, int | None] = {}
         ordered = sorted(self._procs, key=lambda p: p[0].name == "nx-27017")
         for group in (ordered[:-1], ordered[-1:]) if ordered else ():
-            for info, proc in group:
+            for _info, proc in group:
                 if proc.poll() is None:
                     proc.send_signal(signal.SIGTERM)
             for info, proc in group:

@@ -16,8 +16,8 @@ __all__ = ["create_runtime"]
 def create_runtime(common: CommonSettings | None = None,
                    settings: ClassifierSettings | None = None) -> ServiceRuntime:
     settings = settings or ClassifierSettings()
-    catalogue = load_catalogue(settings.catalogue_path)
     parts = ServiceParts.build("classifier", common)
+    catalogue = load_catalogue(parts.common.catalogue_path)
     handler = ClassifierHandler(TicketSteps(parts.store, parts.publisher), catalogue,
                                 ClassifierMetrics(parts.registry))
     register(parts.consumer, parts.broker, parts.topology, handler, settings.prefetch)

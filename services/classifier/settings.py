@@ -1,7 +1,5 @@
 """Classifier settings (env prefix SUQIU_CLASSIFIER_)."""
 
-from pathlib import Path
-
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -13,5 +11,3 @@ class ClassifierSettings(BaseSettings):
 
     http_port: int = Field(default=8102, ge=0, le=65535)
     prefetch: int = Field(default=32, ge=1, le=1000)
-    catalogue_path: Path | None = Field(default=None, description="Default: SUQIU_CATALOGUE_PATH "
-                                        "or deploy/config/catalogue.yaml.")

@@ -16,8 +16,8 @@ __all__ = ["create_runtime"]
 def create_runtime(common: CommonSettings | None = None,
                    settings: DispatcherSettings | None = None) -> ServiceRuntime:
     settings = settings or DispatcherSettings()
-    catalogue = load_catalogue(settings.catalogue_path)
     parts = ServiceParts.build("dispatcher", common)
+    catalogue = load_catalogue(parts.common.catalogue_path)
     handler = DispatcherHandler(TicketSteps(parts.store, parts.publisher), catalogue,
                                 DispatcherMetrics(parts.registry))
     register(parts.consumer, parts.broker, parts.topology, handler, settings.prefetch)

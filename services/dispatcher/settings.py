@@ -1,7 +1,5 @@
 """Dispatcher settings (env prefix SUQIU_DISPATCHER_)."""
 
-from pathlib import Path
-
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -13,4 +11,3 @@ class DispatcherSettings(BaseSettings):
 
     http_port: int = Field(default=8103, ge=0, le=65535)
     prefetch: int = Field(default=32, ge=1, le=1000)
-    catalogue_path: Path | None = None

@@ -18,8 +18,8 @@ __all__ = ["create_runtime"]
 def create_runtime(common: CommonSettings | None = None,
                    settings: NotifierSettings | None = None) -> ServiceRuntime:
     settings = settings or NotifierSettings()
-    catalogue = load_catalogue(settings.catalogue_path)
     parts = ServiceParts.build("notifier", common)
+    catalogue = load_catalogue(parts.common.catalogue_path)
     channels: dict[str, DeliveryChannel] = {
         "sms": SmsHttpChannel(settings.sms_url, settings.sms_api_key, settings.sms_timeout_s),
         "inbox": InboxChannel(parts.store),

@@ -6,6 +6,7 @@ to complainants contain the ticket number, never names or addresses.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -44,7 +45,9 @@ class Notification:
 
     @property
     def key(self) -> str:
-        return f"{self.event_id}|{self.channel}|{self.recipient}"
+        """Unique per (event, channel, recipient); the recipient is hashed (no phone in ids)."""
+        digest = hashlib.sha256(self.recipient.encode()).hexdigest()[:16]
+        return f"{self.event_id}|{self.channel}|{digest}"
 
 
 def _local(ts: datetime) -> str:

@@ -1,7 +1,5 @@
 """Notifier settings (env prefix SUQIU_NOTIFIER_)."""
 
-from pathlib import Path
-
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -13,7 +11,6 @@ class NotifierSettings(BaseSettings):
 
     http_port: int = Field(default=8105, ge=0, le=65535)
     prefetch: int = Field(default=32, ge=1, le=1000)
-    catalogue_path: Path | None = None
     sms_url: str | None = Field(default=None, description="SMS provider endpoint (HTTP POST, "
                                 "JSON). Unset: SMS are recorded as held until one is configured.")
     sms_api_key: SecretStr | None = None

@@ -16,8 +16,8 @@ __all__ = ["create_runtime"]
 def create_runtime(common: CommonSettings | None = None,
                    settings: SlaSettings | None = None) -> ServiceRuntime:
     settings = settings or SlaSettings()
-    catalogue = load_catalogue(settings.catalogue_path)
     parts = ServiceParts.build("sla_monitor", common)
+    catalogue = load_catalogue(parts.common.catalogue_path)
     handler = SlaHandler(SlaTimerRepository(parts.store), parts.publisher, catalogue,
                          SlaMetrics(parts.registry))
     register(parts.consumer, parts.broker, parts.topology, handler, settings.prefetch)

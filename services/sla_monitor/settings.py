@@ -1,7 +1,5 @@
 """SLA monitor settings (env prefix SUQIU_SLA_)."""
 
-from pathlib import Path
-
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -13,7 +11,6 @@ class SlaSettings(BaseSettings):
 
     http_port: int = Field(default=8104, ge=0, le=65535)
     prefetch: int = Field(default=32, ge=1, le=1000)
-    catalogue_path: Path | None = None
     scan_interval_s: float = Field(default=1.0, gt=0, description="How often due timers are claimed.")
     claim_batch: int = Field(default=200, ge=1, le=10000)
     lease_s: float = Field(default=30.0, gt=0, description="A claimed timer not fired within "

@@ -7,7 +7,6 @@ re-emitted event has the same id and consumers deduplicate on it.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field, TypeAdapter
@@ -56,8 +55,8 @@ class TicketDispatched(_Event):
     type: Literal["ticket.dispatched"] = "ticket.dispatched"
     department: str
     severity: Severity
-    sign_for_due: datetime
-    resolution_due: datetime
+    sign_for_due: AwareDatetime
+    resolution_due: AwareDatetime
 
 
 class _SlaEvent(_Event):

@@ -131,6 +131,5 @@ def test_claimed_amount_cny(text: str, amount: float) -> None:
     assert claimed_amount_cny(text) == amount
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: 人 in 人民币 is read as people affected")
 def test_amount_in_renminbi_is_not_a_count_of_people() -> None:
     assert affected_count("押金2000人民币一直不退") == 0

@@ -91,7 +91,6 @@ def test_scrub_text_does_not_mask_part_of_a_longer_digit_run() -> None:
     assert scrub_text(text) == text
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: +86 landlines lose the trunk 0 or keep the 86")
 @pytest.mark.parametrize(("raw", "normalized"), [
     ("+86 571 8765 4321", "057187654321"),
     ("+86 10 1234 5678", "01012345678"),

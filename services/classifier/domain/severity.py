@@ -18,7 +18,10 @@ __all__ = ["affected_count", "assess_severity", "claimed_amount_cny"]
 
 _CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
               "九": 9, "十": 10, "几": 3, "百": 100}
-_COUNT = re.compile(r"(\d+|[一二两三四五六七八九十几百]+)\s*(?:多)?\s*(?:户|家|位|名|个人|人|住户|业主)")
+# A count of households or people; not a building/room number (3幢501业主) and not 人民币.
+_COUNT = re.compile(
+    r"(?<![\d幢栋号室元])(?<!号楼)(\d{1,4}|[一二两三四五六七八九十几百]+)\s*(?:多)?\s*"
+    r"(?:户|家|位|名|个人|人(?!民币)|住户|业主)")
 _MONEY = re.compile(r"(\d+(?:\.\d+)?)\s*(万元|万|元|块)")
 
 
@@ -50,7 +53,8 @@ def claimed_amount_cny(text: str) -> float:
     return best
 
 
-def assess_severity(text: str, channel: Channel, words: SeverityWords) -> tuple[Severity, list[str]]:
+def assess_severity(text: str, channel: Channel,
+                    words: SeverityWords) -> tuple[Severity, list[str]]:
     """The severity class and the reasons that fired (Chinese, shown to staff)."""
     reasons: list[str] = []
     safety = [w for w in words.safety if w in text]
