@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
@@ -37,7 +37,7 @@ from shared.topology import Topology
 __all__ = ["ServiceParts", "ServiceRuntime", "build_broker", "serve_asgi"]
 
 log = structlog.get_logger(__name__)
-BackgroundTask = Callable[[], Awaitable[None]]
+BackgroundTask = Callable[[], Coroutine[Any, Any, None]]
 
 
 @dataclass

@@ -92,10 +92,10 @@ class Topology:
         }
         if self.queue_type == "quorum":
             args["x-delivery-limit"] = self.delivery_limit
-            return RabbitQueue(wq.name, queue_type=QueueType.QUORUM, durable=True,
-                               arguments=args)  # type: ignore[arg-type]
-        return RabbitQueue(wq.name, queue_type=QueueType.CLASSIC, durable=True,
-                           arguments=args)  # type: ignore[arg-type]
+            return RabbitQueue(wq.name, queue_type=QueueType.QUORUM, durable=True,  # type: ignore[call-overload]
+                               arguments=args)
+        return RabbitQueue(wq.name, queue_type=QueueType.CLASSIC, durable=True,  # type: ignore[call-overload]
+                           arguments=args)
 
     def consume_spec(self, service: str) -> RabbitQueue:
         """What a subscriber passes to FastStream: the queue, already declared by `declare`."""

@@ -39,18 +39,17 @@ def timers_for(event: TicketDispatched, warn_ratio: float) -> list[Timer]:
     steps: tuple[tuple[Step, datetime], ...] = (
         ("sign_for", event.sign_for_due), ("resolution", event.resolution_due))
     for step, due in steps:
-        common = {"ticket_no": event.ticket_no, "step": step, "due_at": due,
-                  "department": event.department, "intake_at": event.intake_at}
-        timers.append(Timer(kind="warning", fire_at=warning_time(start, due, warn_ratio), **common))
-        timers.append(Timer(kind="breach", fire_at=due, **common))
+        warn_at = warning_time(start, due, warn_ratio)
+        for kind, fire_at in (("warning", warn_at), ("breach", due)):
+            timers.append(Timer(ticket_no=event.ticket_no, step=step, kind=kind,  # type: ignore[arg-type]
+                                fire_at=fire_at, due_at=due, department=event.department,
+                                intake_at=event.intake_at))
     return timers
 
 
 def fired_event(timer: Timer, now: datetime) -> SlaWarning | SlaBreached:
     """The event for a timer that fired at `now`; its id is the timer's, so it is unique."""
-    fields = {
-        "event_id": f"{timer.id}", "ticket_no": timer.ticket_no, "occurred_at": now,
-        "intake_at": timer.intake_at, "step": timer.step, "department": timer.department,
-        "due_at": timer.due_at, "lateness_seconds": (now - timer.due_at).total_seconds(),
-    }
-    return SlaWarning(**fields) if timer.kind == "warning" else SlaBreached(**fields)
+    cls = SlaWarning if timer.kind == "warning" else SlaBreached
+    return cls(event_id=timer.id, ticket_no=timer.ticket_no, occurred_at=now,
+               intake_at=timer.intake_at, step=timer.step, department=timer.department,
+               due_at=timer.due_at, lateness_seconds=(now - timer.due_at).total_seconds())

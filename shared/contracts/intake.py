@@ -10,7 +10,7 @@ from shared.contracts.common import Channel, Contract
 
 __all__ = ["AttachmentRef", "Complainant", "Content", "IntakeEnvelope", "Location"]
 
-INTAKE_SCHEMA_VERSION = 1
+INTAKE_SCHEMA_VERSION: Literal[1] = 1
 
 
 class Complainant(Contract):
