@@ -135,7 +135,8 @@ class ReliableConsumer:
     ) -> None:
         """Parse and handle `message`; `handle` returns the outcome label (ok, duplicate...)."""
         started = time.perf_counter()
-        # FastStream invents a random id when the publisher set none; a digest survives redelivery.
+        # Publishers without a message id (other clients than aio-pika) get a body digest,
+        # which is stable across redeliveries.
         message_id = message.raw_message.message_id or _body_digest(message.body)
         structlog.contextvars.bind_contextvars(message_id=message_id)
         try:

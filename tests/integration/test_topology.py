@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aio_pika
 import pytest
@@ -122,7 +123,7 @@ async def test_work_queues_are_quorum_queues_with_delivery_limit(
     conn = await aio_pika.connect(amqp_url)
     try:
         for wq in declared.work_queues():
-            args = {
+            args: dict[str, Any] = {
                 "x-queue-type": "quorum",
                 "x-delivery-limit": declared.delivery_limit,
                 "x-dead-letter-exchange": declared.dead_letter_exchange,
