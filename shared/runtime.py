@@ -57,13 +57,19 @@ class ServiceRuntime:
 
     def faststream_app(self) -> FastStream:
         """The FastStream application object (used for AsyncAPI documentation)."""
-        return FastStream(self.broker, title=f"suqiu {self.name}")
+        from faststream.specification import AsyncAPI
+
+        return FastStream(self.broker, specification=AsyncAPI(
+            title=f"suqiu {self.name}", version="1",
+            description=f"The {self.name} service of suqiu: what it consumes, with payload "
+                        "schemas. Lifecycle events go to the `<ns>.events` topic exchange "
+                        "with routing key = event type; rejected input goes to `<ns>.dlx`."))
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _: Starlette | None = None) -> AsyncIterator[None]:
         await self._start_store()
         await self.broker.connect()
-        await self.topology.declare(self.broker)
+        await self.topology.declare(self.settings.amqp_url)
         await self.broker.start()
         tasks = [asyncio.create_task(job(), name=f"{self.name}-bg") for job in self.background]
         self.ready = True

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from faststream.rabbit import ExchangeType, RabbitBroker, RabbitExchange, RabbitQueue
+from faststream.rabbit import ExchangeType, RabbitExchange, RabbitQueue
 from faststream.rabbit.schemas.queue import QueueType
 
 __all__ = ["SERVICES", "Topology", "WorkQueue"]
@@ -25,7 +25,9 @@ EVENT_BINDINGS: dict[str, tuple[str, ...]] = {
     "classifier": ("ticket.received",),
     "dispatcher": ("ticket.classified",),
     "sla_monitor": ("ticket.dispatched",),
-    "notifier": ("ticket.received", "ticket.dispatched", "sla.warning", "sla.breached"),
+    "notifier": ("ticket.received", "ticket.dispatched", "sla.warning", "sla.breached",
+                 "sla.escalated", "ticket.urged", "ticket.replied", "ticket.revisit_requested",
+                 "ticket.extension_approved"),
 }
 
 
@@ -122,20 +124,33 @@ class Topology:
         finally:
             await conn.close()
 
-    async def declare(self, broker: RabbitBroker) -> None:
-        """Idempotently declare exchanges, work queues, DLQs and bindings on a connected broker."""
-        exchanges = {
-            self.intake_exchange: ExchangeType.TOPIC,
-            self.events_exchange: ExchangeType.TOPIC,
-            self.dead_letter_exchange: ExchangeType.DIRECT,
-        }
-        declared = {
-            name: await broker.declare_exchange(RabbitExchange(name, type=kind, durable=True))
-            for name, kind in exchanges.items()
-        }
-        for wq in self.work_queues():
-            queue = await broker.declare_queue(self.queue_spec(wq))
-            for key in wq.binding_keys:
-                await queue.bind(declared[wq.exchange], routing_key=key)
-            dlq = await broker.declare_queue(self.dlq_spec(wq))
-            await dlq.bind(declared[self.dead_letter_exchange], routing_key=wq.name)
+    async def declare(self, amqp_url: str) -> None:
+        """Idempotently declare exchanges, work queues, DLQs and bindings.
+
+        Uses its own short-lived connection on purpose: FastStream caches queue objects by
+        queue spec, so declaring through the broker first would make the subscribers reuse
+        the declaring channel and lose their own channel's prefetch (QoS).
+        """
+        import aio_pika
+
+        conn = await aio_pika.connect(amqp_url)
+        try:
+            channel = await conn.channel()
+            declared = {}
+            for name, kind in (
+                (self.intake_exchange, aio_pika.ExchangeType.TOPIC),
+                (self.events_exchange, aio_pika.ExchangeType.TOPIC),
+                (self.dead_letter_exchange, aio_pika.ExchangeType.DIRECT),
+            ):
+                declared[name] = await channel.declare_exchange(name, kind, durable=True)
+            for wq in self.work_queues():
+                spec = self.queue_spec(wq)
+                queue = await channel.declare_queue(wq.name, durable=True,
+                                                    arguments=spec.arguments)
+                for key in wq.binding_keys:
+                    await queue.bind(declared[wq.exchange], routing_key=key)
+                dlq = await channel.declare_queue(wq.dlq, durable=True,
+                                                  arguments=self.dlq_spec(wq).arguments)
+                await dlq.bind(declared[self.dead_letter_exchange], routing_key=wq.name)
+        finally:
+            await conn.close()
