@@ -50,8 +50,12 @@ INDEXES: tuple[tuple[str, tuple[tuple[str, int], ...], bool], ...] = (
     ("tickets", (("intake_key", ASCENDING),), True),
     ("tickets", (("status", ASCENDING), ("updated_at", ASCENDING)), False),
     ("tickets", (("received_at", ASCENDING),), False),
+    ("tickets", (("person_key", ASCENDING), ("received_at", ASCENDING)), False),
+    ("linked_submissions", (("ticket_no", ASCENDING),), False),
     ("rejected_messages", (("queue", ASCENDING), ("received_at", ASCENDING)), False),
     ("notifications", (("ticket_no", ASCENDING),), False),
+    ("notifications", (("state", ASCENDING), ("due_at", ASCENDING)), False),
+    ("notifications", (("provider_id", ASCENDING),), False),
     ("sla_timers", (("state", ASCENDING), ("fire_at", ASCENDING)), False),
     ("sla_timers", (("ticket_no", ASCENDING),), False),
 )

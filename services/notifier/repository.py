@@ -1,52 +1,93 @@
-"""The delivery log: one document per (event, channel, recipient), keyed for exactly-once."""
+"""The delivery log: one document per (event, channel, recipient), keyed for exactly-once.
+
+`_id` is the notification key, so a unique index decides who sends. Documents hold dates,
+so every change is a whole-document conditional replace by `_id` (see shared/store.py).
+States: queued (being sent, under a lease) -> sent -> delivered; held (quiet hours or a
+digest) and retrying (a transient failure) wait for `due_at`; failed and skipped are final.
+A queued document whose lease (`due_at`) expired belonged to a crashed sender and is taken
+over by the release loop. No address is stored: only the masked recipient, and the event,
+from which the notification is planned again when it is released.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from services.notifier.channels import DeliveryResult
 from services.notifier.domain import Notification
 from shared.store import DuplicateKey, Store
 
-__all__ = ["NotificationLog"]
+__all__ = ["COLLECTION", "FINAL_STATES", "WAITING_STATES", "NotificationLog"]
 
 COLLECTION = "notifications"
-FINAL_STATES = frozenset({"sent", "held", "failed", "skipped"})
+FINAL_STATES = frozenset({"sent", "delivered", "failed", "skipped"})
+WAITING_STATES = ("held", "retrying", "queued")
+_PUBLIC_FIELDS = ("_id", "ticket_no", "event_id", "event_type", "channel", "audience",
+                  "department", "recipient_masked", "title", "text", "state", "hold_reason",
+                  "due_at", "attempts", "provider_id", "detail", "created_at", "updated_at",
+                  "sent_at", "delivered_at", "history")
 
 
 class NotificationLog:
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    async def begin(self, n: Notification) -> bool:
-        """Record the attempt; False when this notification already reached a final state."""
-        now = datetime.now(UTC)
-        try:
-            await self._store.insert(COLLECTION, {
-                "_id": n.key, "ticket_no": n.ticket_no, "event_id": n.event_id,
-                "event_type": n.event_type, "channel": n.channel,
-                "recipient_masked": n.recipient_masked, "text": n.text,
-                "state": "sending", "attempts": 1, "created_at": now, "updated_at": now,
-            })
-            return True
-        except DuplicateKey:
-            doc = await self._store.find_one(COLLECTION, {"_id": n.key})
-            if doc and doc.get("state") in FINAL_STATES:
-                return False
-            await self._store.update_by_id(COLLECTION, n.key, {"$inc": {"attempts": 1}})
-            return True
+    async def begin(self, n: Notification, event: dict[str, Any], now: datetime, *,
+                    state: str, due_at: datetime | None, detail: str | None = None,
+                    hold_reason: str | None = None) -> dict[str, Any] | None:
+        """Create the log entry; None when this notification exists already (deduplicated).
 
-    async def finish(self, n: Notification, state: str, result: DeliveryResult | None = None,
-                     detail: str | None = None) -> None:
-        doc = await self._store.find_one(COLLECTION, {"_id": n.key})
-        if doc is None:
-            return
-        update: dict[str, Any] = {"state": state, "updated_at": datetime.now(UTC)}
-        if result is not None:
-            update["provider_id"] = result.provider_id
-            update["detail"] = result.detail
-        if detail is not None:
-            update["detail"] = detail
-        await self._store.replace_by_id(COLLECTION, doc | update,
-                                        condition={"state": doc["state"]})
+        A failure that exhausted its retries is the exception: a replayed event claims it again.
+        """
+        doc = {
+            "_id": n.key, "ticket_no": n.ticket_no, "event_id": n.event_id,
+            "event_type": n.event_type, "channel": n.channel, "audience": n.audience,
+            "department": n.department, "recipient_masked": n.recipient_masked,
+            "title": n.title, "text": n.text, "state": state, "hold_reason": hold_reason,
+            "due_at": due_at, "attempts": 0, "retryable": False, "provider_id": None,
+            "detail": detail, "event": event, "created_at": now, "updated_at": now,
+            "sent_at": None, "delivered_at": None,
+            "history": [{"at": now, "state": state, "detail": detail}],
+        }
+        try:
+            await self._store.insert(COLLECTION, doc)
+            return doc
+        except DuplicateKey:
+            existing = await self._store.find_one(COLLECTION, {"_id": n.key})
+        if existing and existing["state"] == "failed" and existing.get("retryable"):
+            return await self.change(existing, now, state=state, due_at=due_at, attempts=0,
+                                     retryable=False, detail="replayed",
+                                     hold_reason=hold_reason)
+        return None
+
+    async def change(self, doc: dict[str, Any], now: datetime, **fields: Any
+                     ) -> dict[str, Any] | None:
+        """Write `fields` if nobody changed the document since it was read; None otherwise."""
+        new = dict(doc) | fields | {"updated_at": now}
+        if "state" in fields and fields["state"] != doc["state"]:
+            new["history"] = [*doc.get("history", []),
+                              {"at": now, "state": fields["state"], "detail": fields.get("detail")}]
+        condition = {"state": doc["state"], "attempts": doc["attempts"]}
+        return await self._store.replace_by_id(COLLECTION, new, condition=condition)
+
+    async def due(self, state: str, now: datetime, limit: int) -> list[dict[str, Any]]:
+        """Entries in `state` whose `due_at` has come, oldest first (index state, due_at)."""
+        cursor = self._store.collection(COLLECTION).find(
+            {"state": state, "due_at": {"$lte": now}}).sort("due_at", 1).limit(limit)
+        return await cursor.to_list(None)
+
+    async def count(self, state: str) -> int:
+        return await self._store.collection(COLLECTION).count_documents({"state": state})
+
+    async def get(self, key: str) -> dict[str, Any] | None:
+        return await self._store.find_one(COLLECTION, {"_id": key})
+
+    async def by_provider_id(self, provider_id: str) -> dict[str, Any] | None:
+        return await self._store.find_one(COLLECTION, {"provider_id": provider_id})
+
+    async def for_ticket(self, ticket_no: str) -> list[dict[str, Any]]:
+        """The delivery log of one ticket, oldest first, without internal fields."""
+        cursor = self._store.collection(COLLECTION).find(
+            {"ticket_no": ticket_no}, {f: 1 for f in _PUBLIC_FIELDS})
+        docs = await cursor.to_list(None)
+        return sorted(docs, key=lambda d: (d["created_at"], d["_id"]))

@@ -16,11 +16,20 @@ from shared.contracts.common import Channel, Contract, Severity
 __all__ = [
     "EVENT_ADAPTER",
     "SlaBreached",
+    "SlaEscalated",
     "SlaWarning",
     "TicketClassified",
     "TicketDispatched",
     "TicketEvent",
+    "TicketExtensionApproved",
+    "TicketInvalid",
+    "TicketLinked",
+    "TicketMassIncident",
     "TicketReceived",
+    "TicketReplied",
+    "TicketRevisitRequested",
+    "TicketTriageRequired",
+    "TicketUrged",
 ]
 
 
@@ -37,6 +46,26 @@ class TicketReceived(_Event):
 
     type: Literal["ticket.received"] = "ticket.received"
     channel: Channel
+    promised_by: AwareDatetime | None = Field(
+        default=None, description="The time limit the receipt promises (e.g. 24 h after intake).")
+
+
+class TicketInvalid(_Event):
+    """Intake's validity check found the order invalid: a call-back task (回访核实) for the centre."""
+
+    type: Literal["ticket.invalid"] = "ticket.invalid"
+    channel: Channel
+    reasons: list[str] = Field(min_length=1, description="Reason codes, e.g. too_short, test.")
+    callback_due: AwareDatetime | None = None
+
+
+class TicketLinked(_Event):
+    """A repeat submission of the same person was linked to this existing ticket (no new order)."""
+
+    type: Literal["ticket.linked"] = "ticket.linked"
+    channel: Channel
+    submission_key: str = Field(description="(channel):(channel message id) of the repeat.")
+    similarity: float = Field(ge=0, le=1)
 
 
 class TicketClassified(_Event):
@@ -47,6 +76,33 @@ class TicketClassified(_Event):
     department: str
     severity: Severity
     confidence: float = Field(ge=0, le=1)
+
+
+class TicketTriageRequired(_Event):
+    """The classifier is not confident enough: the order waits for a person (人工分拨)."""
+
+    type: Literal["ticket.triage_required"] = "ticket.triage_required"
+    category: str
+    department: str
+    confidence: float = Field(ge=0, le=1)
+    threshold: float = Field(ge=0, le=1)
+    candidates: list[str] = Field(default_factory=list, description="Best categories, best first.")
+
+
+class TicketMassIncident(_Event):
+    """A near-duplicate cluster reached the mass-incident size (群体性诉求): merge under a master.
+
+    `ticket_no` is the order that completed or grew the cluster; `master_ticket_no` is its first
+    order; `members` lists every order of the cluster known when the event was emitted.
+    """
+
+    type: Literal["ticket.mass_incident"] = "ticket.mass_incident"
+    cluster_id: str
+    master_ticket_no: str
+    members: list[str] = Field(min_length=1)
+    households: int = Field(ge=1)
+    category: str
+    district: str | None = None
 
 
 class TicketDispatched(_Event):
@@ -78,8 +134,57 @@ class SlaBreached(_SlaEvent):
     type: Literal["sla.breached"] = "sla.breached"
 
 
+class SlaEscalated(_Event):
+    """A late step was escalated to the next level (市 -> 省 -> 总部); its supervisor is told."""
+
+    type: Literal["sla.escalated"] = "sla.escalated"
+    step: Literal["sign_for", "resolution"]
+    department: str
+    escalated_to: str = Field(description="Department id of the level that now supervises.")
+    level: int = Field(ge=1, description="1 for the first escalation, 2 for the next, ...")
+    due_at: AwareDatetime
+
+
+class TicketUrged(_Event):
+    """A supervisor urged (督办 / 催办) the responsible department to act."""
+
+    type: Literal["ticket.urged"] = "ticket.urged"
+    department: str
+    urged_by: str = Field(min_length=1, max_length=64, description="Role or unit, never a name.")
+    note: str | None = Field(default=None, max_length=200)
+
+
+class TicketReplied(_Event):
+    """The department replied (回单); the result is fed back to the complainant (反馈)."""
+
+    type: Literal["ticket.replied"] = "ticket.replied"
+    department: str
+    summary: str | None = Field(default=None, max_length=500,
+                                description="The result as the complainant may read it.")
+
+
+class TicketRevisitRequested(_Event):
+    """The revisit survey (回访 / 满意度) is due; the complainant is invited to answer."""
+
+    type: Literal["ticket.revisit_requested"] = "ticket.revisit_requested"
+    survey_url: str | None = Field(default=None, max_length=500)
+    answer_by: AwareDatetime
+
+
+class TicketExtensionApproved(_Event):
+    """An extension (延期) was approved; the complainant is told the new promise."""
+
+    type: Literal["ticket.extension_approved"] = "ticket.extension_approved"
+    department: str
+    new_resolution_due: AwareDatetime
+    reason: str | None = Field(default=None, max_length=200)
+
+
 TicketEvent = Annotated[
-    TicketReceived | TicketClassified | TicketDispatched | SlaWarning | SlaBreached,
+    TicketReceived | TicketClassified | TicketDispatched | SlaWarning | SlaBreached
+    | SlaEscalated | TicketUrged | TicketReplied | TicketRevisitRequested
+    | TicketExtensionApproved | TicketInvalid | TicketLinked | TicketTriageRequired
+    | TicketMassIncident,
     Field(discriminator="type"),
 ]
 EVENT_ADAPTER: TypeAdapter[TicketEvent] = TypeAdapter(TicketEvent)

@@ -14,8 +14,11 @@ __all__ = [
     "Classification",
     "Dispatch",
     "HistoryEntry",
+    "RecordedContent",
     "Region",
     "SlaDeadlines",
+    "Validity",
+    "ValidityReason",
     "WorkOrder",
 ]
 
@@ -33,6 +36,7 @@ class Region(_Doc):
     city: str | None = None
     district: str | None = None
     street: str | None = None
+    community: str | None = None
     matched: str | None = None
 
 
@@ -48,6 +52,15 @@ class Classification(_Doc):
     confidence: float = Field(ge=0, le=1)
     matched_keywords: list[str] = Field(default_factory=list)
     classified_at: datetime
+    # Added by the trained classifier (optional, so older documents still load).
+    decided_by: str | None = Field(default=None, description="rule | model | none")
+    model_version: str | None = None
+    category_scores: list[tuple[str, float]] = Field(default_factory=list)
+    department_top: list[tuple[str, float]] = Field(default_factory=list)
+    needs_triage: bool = False
+    cluster_id: str | None = Field(default=None, description="Near-duplicate cluster (first ticket).")
+    cluster_households: int = 0
+    mass_incident: bool = False
 
 
 class Dispatch(_Doc):
@@ -79,6 +92,28 @@ class HistoryEntry(_Doc):
     note: str | None = None
 
 
+class RecordedContent(Content):
+    """Content as recorded on a work order: the text may be empty (an empty call is kept, as invalid)."""
+
+    text: str = Field(default="", max_length=8000)
+
+
+class ValidityReason(_Doc):
+    """Why intake's validity check (审核) found an order invalid."""
+
+    code: str = Field(description="empty, too_short, test, abusive, out_of_scope, duplicate")
+    detail: str | None = None
+
+
+class Validity(_Doc):
+    """The outcome of intake's validity check; an operator may turn an invalid order valid."""
+
+    valid: bool
+    reasons: list[ValidityReason] = Field(default_factory=list)
+    checked_at: datetime
+    revalidated_by: str | None = None
+
+
 class WorkOrder(_Doc):
     """The ticket document; `ticket_no` is stored as Mongo's `_id`."""
 
@@ -93,7 +128,7 @@ class WorkOrder(_Doc):
     created_at: datetime
     updated_at: datetime
     complainant: Complainant
-    content: Content
+    content: Content | RecordedContent
     analysis_text: str
     location: Location
     attachments: list[AttachmentRef] = Field(default_factory=list)
@@ -103,6 +138,14 @@ class WorkOrder(_Doc):
     dispatch: Dispatch | None = None
     sla: SlaDeadlines | None = None
     history: list[HistoryEntry] = Field(default_factory=list)
+    # Added by the intake normalisers (all optional, so older documents still load).
+    validity: Validity | None = None
+    unknown_fields: list[str] = Field(
+        default_factory=list, description="What the channel could not supply (never invented).")
+    person_key: str | None = Field(
+        default=None, description="Pseudonymous key of the complainant (hash of phone or account).")
+    promised_by: datetime | None = Field(
+        default=None, description="The receipt's promised time limit for the first answer.")
 
     def to_document(self) -> dict[str, Any]:
         """The Mongo document: `_id` is the ticket number."""

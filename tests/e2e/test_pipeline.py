@@ -27,7 +27,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory, amqp_url: str,
           mongo_url: str) -> Iterator[StackInfo]:
     ns = "e" + uuid.uuid4().hex[:12]
     st = Stack(tmp_path_factory.mktemp("stack"), amqp_url=amqp_url, mongo_url=mongo_url,
-               namespace=ns, mongo_db=ns, extra_env={"SUQIU_LOG_LEVEL": "DEBUG"})
+               namespace=ns, mongo_db=ns, extra_env={
+                   "SUQIU_LOG_LEVEL": "DEBUG",
+                   # An empty quiet window: receipts are sent at once whatever the hour
+                   # (quiet hours are tested with an injected clock in test_notifier_*).
+                   "SUQIU_NOTIFIER_QUIET_START": "00:00", "SUQIU_NOTIFIER_QUIET_END": "00:00"})
     info = st.start()
     try:
         yield info

@@ -6,6 +6,7 @@ declaring channel, which has no QoS, so prefetch was unlimited.
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import subprocess
 
@@ -18,6 +19,11 @@ from shared.settings import CommonSettings
 pytestmark = pytest.mark.integration
 
 
+def _list_consumers() -> str:
+    return subprocess.run(["rabbitmqctl", "-q", "list_consumers", "queue_name", "prefetch_count"],
+                          capture_output=True, text=True, check=True).stdout
+
+
 @pytest.mark.skipif(shutil.which("rabbitmqctl") is None,
                     reason="needs rabbitmqctl of the local broker to read consumer prefetch")
 async def test_subscriber_uses_configured_prefetch(amqp_url: str, mongo_url: str,
@@ -26,7 +32,6 @@ async def test_subscriber_uses_configured_prefetch(amqp_url: str, mongo_url: str
                             namespace=namespace)
     rt = create_runtime(common, ClassifierSettings(http_port=0, prefetch=17))
     async with rt.lifespan():
-        out = subprocess.run(["rabbitmqctl", "-q", "list_consumers", "queue_name",
-                              "prefetch_count"], capture_output=True, text=True, check=True).stdout
+        out = await asyncio.to_thread(_list_consumers)
     rows = [line.split("\t") for line in out.splitlines() if line.startswith(namespace)]
     assert rows == [[f"{namespace}.classifier.work", "17"]]

@@ -40,7 +40,9 @@ def test_service_queues_bind_their_event_types_on_the_events_exchange(service: s
 
 def test_notifier_hears_receipts_dispatches_and_sla_events() -> None:
     keys = Topology().work_queue("notifier").binding_keys
-    assert set(keys) == {"ticket.received", "ticket.dispatched", "sla.warning", "sla.breached"}
+    assert set(keys) == {"ticket.received", "ticket.dispatched", "sla.warning", "sla.breached",
+                         "sla.escalated", "ticket.urged", "ticket.replied",
+                         "ticket.revisit_requested", "ticket.extension_approved"}
 
 
 def test_unknown_service_is_rejected() -> None:
