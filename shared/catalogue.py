@@ -17,6 +17,7 @@ __all__ = [
     "Catalogue",
     "CatalogueError",
     "Category",
+    "ClassifierPolicy",
     "Department",
     "District",
     "SeverityWords",
@@ -60,6 +61,24 @@ class District(_Cfg):
     name: str
     aliases: list[str] = Field(default_factory=list)
     streets: list[str] = Field(default_factory=list)
+    communities: dict[str, list[str]] = Field(
+        default_factory=dict, description="Communities / villages (社区 / 村) by street.")
+
+
+class ClassifierPolicy(_Cfg):
+    """How the classifier decides; every number is the operator's to change."""
+
+    triage_threshold: float = Field(
+        default=0.35, ge=0, le=1,
+        description="Below this category confidence the order goes to manual triage.")
+    keyword_precedence: float = Field(
+        default=0.7, ge=0, le=1,
+        description="Keyword-rule confidence from which the rules override the model.")
+    duplicate_similarity: float = Field(
+        default=0.5, gt=0, le=1, description="Estimated Jaccard similarity of near-duplicates.")
+    duplicate_window_hours: float = Field(default=72, gt=0)
+    mass_incident_households: int = Field(
+        default=5, ge=2, description="Distinct complainants in one cluster that make it mass.")
 
 
 class SeverityWords(_Cfg):
@@ -87,6 +106,7 @@ class Catalogue(_Cfg):
     districts: list[District] = Field(min_length=1)
     severity_words: SeverityWords
     sla: dict[str, SlaPolicy]
+    classifier: ClassifierPolicy = Field(default_factory=ClassifierPolicy)
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Catalogue:

@@ -17,13 +17,13 @@ import json
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import structlog
 from faststream.middlewares import AckPolicy
 from faststream.rabbit import Channel, RabbitBroker, RabbitQueue
 from faststream.rabbit.annotations import RabbitMessage
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, SkipValidation, TypeAdapter, ValidationError
 
 from shared.errors import FieldError, PermanentError, field_errors_from_pydantic
 from shared.metrics import ConsumerMetrics
@@ -38,6 +38,9 @@ log = structlog.get_logger(__name__)
 ERROR_REASON_HEADER = "x-suqiu-error-reason"
 ERROR_DETAIL_HEADER = "x-suqiu-error-detail"
 ORIGINAL_QUEUE_HEADER = "x-suqiu-original-queue"
+# Where the message was first published: `suqiu dlq replay` republishes it there.
+ORIGINAL_EXCHANGE_HEADER = "x-suqiu-original-exchange"
+ORIGINAL_ROUTING_KEY_HEADER = "x-suqiu-original-routing-key"
 
 
 def decode_json(body: bytes) -> Any:
@@ -66,6 +69,9 @@ class EventPublisher:
             exchange=self._topology.exchange(self._topology.events_exchange),
             routing_key=event.type,  # type: ignore[attr-defined]
             message_id=event.event_id,  # type: ignore[attr-defined]
+            # The consumed message's correlation id travels on, so one complaint's log lines
+            # share it across every service (None outside a handler: FastStream makes one).
+            correlation_id=structlog.contextvars.get_contextvars().get("correlation_id"),
             content_type="application/json",
             headers={"x-suqiu-ticket-no": event.ticket_no},  # type: ignore[attr-defined]
             persist=True,
@@ -110,22 +116,33 @@ class ReliableConsumer:
         parse: Callable[[Any], T],
         handle: Callable[[T, RabbitMessage], Awaitable[str]],
         description: str,
+        schema: Any = None,
     ) -> None:
-        """Consume `queue` with manual acks under this policy; FastStream does not decode."""
+        """Consume `queue` with manual acks under this policy; FastStream does not decode.
+
+        `schema` (default: the model `parse` validates) documents the payload in AsyncAPI only:
+        the body parameter is typed with it under `SkipValidation`, so FastStream publishes
+        its JSON schema but hands the raw bytes through, and bad input still meets our policy.
+        """
 
         async def _raw_body(msg: Any) -> bytes:
             return bytes(msg.body)
 
-        @broker.subscriber(
+        async def consume(body: Any, message: RabbitMessage) -> None:
+            await self.run(message, parse, lambda payload: handle(payload, message))
+
+        consume.__annotations__ = {
+            "body": Annotated[schema or _payload_type(parse), SkipValidation],
+            "message": RabbitMessage, "return": None,
+        }
+        broker.subscriber(
             queue,
             channel=Channel(prefetch_count=prefetch),
             ack_policy=AckPolicy.MANUAL,
             decoder=_raw_body,
             title=self.service,
             description=description,
-        )
-        async def consume(message: RabbitMessage) -> None:
-            await self.run(message, parse, lambda payload: handle(payload, message))
+        )(consume)
 
     async def run(
         self,
@@ -138,7 +155,9 @@ class ReliableConsumer:
         # Publishers without a message id (other clients than aio-pika) get a body digest,
         # which is stable across redeliveries.
         message_id = message.raw_message.message_id or _body_digest(message.body)
-        structlog.contextvars.bind_contextvars(message_id=message_id)
+        structlog.contextvars.bind_contextvars(
+            message_id=message_id,
+            correlation_id=message.raw_message.correlation_id or message_id)
         try:
             try:
                 payload = parse(decode_json(message.body))
@@ -201,6 +220,8 @@ class ReliableConsumer:
             ERROR_REASON_HEADER: exc.reason,
             ERROR_DETAIL_HEADER: json.dumps(errors, ensure_ascii=False),
             ORIGINAL_QUEUE_HEADER: self.queue,
+            ORIGINAL_EXCHANGE_HEADER: getattr(raw, "exchange", None) or "",
+            ORIGINAL_ROUTING_KEY_HEADER: getattr(raw, "routing_key", None) or "",
             "x-suqiu-rejected-by": self.service,
             "x-suqiu-rejected-at": now.isoformat(),
         }
@@ -213,6 +234,16 @@ class ReliableConsumer:
                     fields=[e["field"] for e in errors][:10])
         await message.ack()
         self._metrics.outcome(self.queue, "rejected")
+
+
+def _payload_type(parse: Callable[[Any], Any]) -> Any:
+    """The type behind `Model.model_validate` or `TypeAdapter(T).validate_python` (else Any)."""
+    owner = getattr(parse, "__self__", None)
+    if isinstance(owner, type) and issubclass(owner, BaseModel):
+        return owner
+    if isinstance(owner, TypeAdapter):
+        return owner._type
+    return Any
 
 
 def _body_digest(body: bytes) -> str:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from services.intake.consumer import IntakeConsumer
+from services.intake.contracts import WebForm
 from services.intake.handlers import IntakeHandler, register
+from services.intake.http_api import IntakeHttpApi
 from services.intake.metrics import IntakeMetrics
+from services.intake.open311 import Catalog, Open311Api
 from services.intake.repository import IntakeRepository
 from services.intake.settings import IntakeSettings
+from shared.catalogue import load_catalogue
 from shared.runtime import ServiceParts, ServiceRuntime
 from shared.settings import CommonSettings
 
@@ -17,6 +22,20 @@ def create_runtime(common: CommonSettings | None = None,
     settings = settings or IntakeSettings()
     parts = ServiceParts.build("intake", common)
     repo = IntakeRepository(parts.store, settings.ticket_prefix, parts.common.timezone)
-    handler = IntakeHandler(repo, parts.publisher, IntakeMetrics(parts.registry))
-    register(parts.consumer, parts.broker, parts.topology, handler, settings.prefetch)
-    return parts.runtime(settings.http_port)
+    metrics = IntakeMetrics(parts.registry)
+    catalogue = load_catalogue(parts.common.catalogue_path)
+    handler = IntakeHandler(repo, parts.publisher, metrics, settings)
+    register(IntakeConsumer(parts.consumer, metrics), parts.broker, parts.topology, handler,
+             settings.prefetch)
+    topology = parts.topology
+
+    async def publish_web_form(message: WebForm) -> None:
+        """The Open311 POST enters exactly like a channel system's message."""
+        await parts.broker.publish(
+            message.model_dump_json().encode(), exchange=topology.exchange(topology.intake_exchange),
+            routing_key=topology.intake_routing_key("web"), message_id=message.message_id,
+            content_type="application/json", persist=True, mandatory=False)
+
+    open311 = Open311Api(repo, publish_web_form, catalogue, settings, metrics)
+    http_api = IntakeHttpApi(repo, handler, Catalog(catalogue), settings, metrics)
+    return parts.runtime(settings.http_port, routes=[*open311.routes(), *http_api.routes()])

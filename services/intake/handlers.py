@@ -1,57 +1,192 @@
-"""Intake subscriber: envelope in, work order stored, ticket.received out."""
+"""Intake subscriber: any channel's message in, one work order (or a link, or an invalid
+order with a call-back task) stored, and the matching event out. Operator commands too."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import structlog
 from faststream.rabbit import RabbitBroker
 
-from services.intake.domain import new_work_order, received_event
+from services.intake.contracts import IntakeMessage, RevalidateCommand
+from services.intake.domain import (
+    Submission,
+    TriageRules,
+    find_link,
+    invalid_event,
+    linked_event,
+    new_work_order,
+    normalise,
+    person_key,
+    received_event,
+    revalidate,
+    triage,
+    was_revalidated,
+)
+from services.intake.domain.orders import stored_analysis_text
+from services.intake.errors import localize, parse_intake_message
 from services.intake.metrics import IntakeMetrics
 from services.intake.repository import IntakeRepository
-from shared.contracts import IntakeEnvelope
+from services.intake.settings import IntakeSettings
+from shared.contracts import TicketStatus, WorkOrder
+from shared.errors import FieldError, PermanentError
 from shared.messaging import EventPublisher, ReliableConsumer
-from shared.store import DuplicateKey
+from shared.store import DuplicateKey, VersionConflict
 from shared.topology import Topology
 
 __all__ = ["IntakeHandler", "register"]
 
 
-class IntakeHandler:
-    """Creates exactly one ticket per (channel, channel message id)."""
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
 
-    def __init__(self, repo: IntakeRepository, publisher: EventPublisher,
-                 metrics: IntakeMetrics) -> None:
+
+class IntakeHandler:
+    """One work order per (channel, channel message id); repeats linked; invalid ones kept."""
+
+    def __init__(self, repo: IntakeRepository, publisher: EventPublisher, metrics: IntakeMetrics,
+                 settings: IntakeSettings | None = None,
+                 clock: Callable[[], datetime] = _utcnow) -> None:
         self._repo = repo
         self._publisher = publisher
         self._metrics = metrics
+        self._settings = settings = settings or IntakeSettings()
+        self._rules: TriageRules = settings.triage_rules()
+        self._window = timedelta(hours=settings.duplicate_window_hours)
+        self._clock = clock
 
-    async def accept(self, envelope: IntakeEnvelope, raw_body: bytes) -> str:
-        order = await self._repo.existing(envelope.intake_key)
-        outcome = "duplicate"
-        if order is None:
-            now = datetime.now(UTC)
-            order = new_work_order(envelope, await self._repo.next_ticket_no(now), raw_body, now)
+    async def handle(self, message: Any, raw_body: bytes) -> str:
+        """Any intake message: a channel's complaint or an operator command."""
+        if isinstance(message, RevalidateCommand):
+            return await self.revalidate(message.ticket_no, message.operator_id, message.note)
+        return await self.accept(message, raw_body)
+
+    async def accept(self, message: Any, raw_body: bytes) -> str:
+        started = time.perf_counter()
+        try:
+            sub = normalise(message)
+        except ValueError as exc:  # a message its normaliser cannot read (e.g. broken mail)
+            raise PermanentError("normalisation_failed", [localize(FieldError(
+                "$", "unreadable_email" if "RFC 5322" in str(exc) else "normalisation_failed",
+                str(exc)[:300]))]) from exc
+        channel = sub.channel.value
+        self._metrics.received.labels(channel).inc()
+        self._metrics.normalise_seconds.labels(channel).observe(time.perf_counter() - started)
+
+        # A redelivery, or the channel retried: re-emit the original event (same event id).
+        order = await self._repo.existing(sub.intake_key)
+        if order is not None:
+            structlog.contextvars.bind_contextvars(ticket_no=order.ticket_no)
+            await self._announce(order)
+            return self._count(channel, "duplicate")
+        link = await self._repo.linked(sub.intake_key)
+        if link is not None:
+            structlog.contextvars.bind_contextvars(ticket_no=link["ticket_no"])
+            await self._publisher.publish_event(
+                linked_event(link["ticket_no"], sub, link["similarity"], link["linked_at"]))
+            return self._count(channel, "duplicate")
+        return await self._create(sub, raw_body)
+
+    async def _create(self, sub: Submission, raw_body: bytes) -> str:
+        now = self._clock()
+        channel = sub.channel.value
+        key = person_key(sub, self._settings.person_key_secret)
+        match = None
+        if key and self._window:
+            candidates = await self._repo.recent_for_person(key, sub.received_at - self._window)
+            match = find_link(stored_analysis_text(sub), sub.received_at, candidates,
+                              window=self._window, threshold=self._settings.duplicate_similarity)
+        if match and not match.target_invalid:
+            record = {"_id": sub.intake_key, "ticket_no": match.ticket_no, "channel": channel,
+                      "similarity": match.similarity, "linked_at": now,
+                      "received_at": sub.received_at, "raw_payload": raw_body.decode("utf-8")}
             try:
-                await self._repo.insert(order)
-                outcome = "created"
-            except DuplicateKey:  # a concurrent delivery of the same message won the race
-                order = await self._repo.existing(envelope.intake_key)
-                assert order is not None
+                await self._repo.insert_link(record)
+            except DuplicateKey:
+                pass  # a concurrent delivery linked it already; the event id is the same
+            structlog.contextvars.bind_contextvars(ticket_no=match.ticket_no)
+            await self._publisher.publish_event(linked_event(match.ticket_no, sub, match.similarity, now))
+            self._metrics.duplicates.labels(channel, "linked").inc()
+            return self._count(channel, "linked")
+
+        reasons = triage(stored_analysis_text(sub), self._rules,
+                         duplicate_of=match.ticket_no if match else None)
+        promised = sub.received_at + timedelta(hours=self._settings.ack_promise_hours)
+        if sub.imposed_deadline and sub.imposed_deadline < promised:
+            promised = sub.imposed_deadline
+        ticket_no = await self._repo.next_ticket_no(now)
+        try:
+            order = new_work_order(sub, ticket_no, raw_body, now, reasons=reasons,
+                                   person_key=key, promised_by=promised)
+        except ValueError as exc:  # never retry what can never succeed
+            raise PermanentError("normalisation_failed", [localize(FieldError(
+                "$", "normalisation_failed", str(exc).splitlines()[0][:300]))]) from exc
+        outcome = "invalid" if reasons else "created"
+        try:
+            await self._repo.insert(order)
+        except DuplicateKey:  # a concurrent delivery of the same message won the race
+            winner = await self._repo.existing(sub.intake_key)
+            assert winner is not None
+            order, outcome = winner, "duplicate"
         structlog.contextvars.bind_contextvars(ticket_no=order.ticket_no)
-        # Re-emitted on duplicates too: the first delivery may have crashed before publishing.
-        await self._publisher.publish_event(received_event(order))
-        self._metrics.tickets.labels(envelope.channel.value, outcome).inc()
+        await self._announce(order)
+        if outcome == "invalid":
+            for r in reasons:
+                self._metrics.invalid.labels(channel, r.code).inc()
+        return self._count(channel, outcome)
+
+    async def _announce(self, order: WorkOrder) -> None:
+        if order.status is TicketStatus.INVALID:
+            due = order.created_at + timedelta(hours=self._settings.callback_hours)
+            await self._publisher.publish_event(invalid_event(order, due))
+        else:
+            await self._publisher.publish_event(received_event(order))
+
+    def _count(self, channel: str, outcome: str) -> str:
+        if outcome == "duplicate":
+            self._metrics.duplicates.labels(channel, "redelivery").inc()
+        self._metrics.tickets.labels(channel, outcome).inc()
         return outcome
+
+    async def revalidate(self, ticket_no: str, operator_id: str, note: str | None = None) -> str:
+        """invalid -> received, then ticket.received so the order flows on. Idempotent."""
+        structlog.contextvars.bind_contextvars(ticket_no=ticket_no)
+        for _ in range(5):
+            order = await self._repo.get(ticket_no)
+            if order is None:
+                raise PermanentError("unknown_ticket", [localize(FieldError(
+                    "ticket_no", "not_found", "no work order with this ticket number"))])
+            if order.status is not TicketStatus.INVALID:
+                if was_revalidated(order):  # a repeated command: re-emit, same event id
+                    await self._publisher.publish_event(received_event(order))
+                    return "duplicate"
+                raise PermanentError("illegal_transition", [localize(FieldError(
+                    "status", "illegal_transition", f"the order is {order.status.value}, not invalid"))])
+            changed = revalidate(order, operator_id, self._clock(), note)
+            try:
+                saved = await self._repo.save(changed, expected_version=order.version)
+            except VersionConflict:
+                continue
+            await self._publisher.publish_event(received_event(saved))
+            self._metrics.revalidated.inc()
+            return "ok"
+        raise VersionConflict(f"{ticket_no}: gave up after 5 conflicts")
 
 
 def register(consumer: ReliableConsumer, broker: RabbitBroker, topology: Topology,
              handler: IntakeHandler, prefetch: int) -> None:
-    """Subscribe the intake queue."""
+    """Subscribe the intake queue: every channel's message type and operator commands."""
     consumer.subscribe(
         broker, topology.consume_spec("intake"), prefetch=prefetch,
-        parse=IntakeEnvelope.model_validate,
-        handle=lambda envelope, message: handler.accept(envelope, message.body),
-        description="Intake envelopes from every channel (routing key intake.<channel>).",
+        parse=parse_intake_message,
+        handle=lambda msg, message: handler.handle(msg, message.body),
+        description="Complaints from every channel (routing key intake.<channel>): the generic "
+                    "envelope `intake.submitted` or a channel's own message (`intake.hotline_call`, "
+                    "`intake.web_form`, `intake.wechat`, `intake.email`, `intake.sms`, "
+                    "`intake.letter`, `intake.walk_in`, `intake.transfer`, `intake.app`); "
+                    "operator commands `intake.revalidate` (routing key intake.command).",
+        schema=IntakeMessage,
     )

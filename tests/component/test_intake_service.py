@@ -62,6 +62,10 @@ class FakeStore:
             raise DuplicateKey(f"tickets: intake_key {doc['intake_key']!r}")
         coll[doc["_id"]] = dict(doc)
 
+    async def find_one(self, collection: str, flt: Mapping[str, Any]) -> dict[str, Any] | None:
+        docs = self.collections.get(collection, {}).values()
+        return next((dict(d) for d in docs if all(d.get(k) == v for k, v in flt.items())), None)
+
     async def next_sequence(self, name: str) -> int:
         self.counters[name] = self.counters.get(name, 0) + 1
         return self.counters[name]

@@ -1,0 +1,36 @@
+"""The shared acknowledgement policy, plus intake's view of rejections: Chinese messages
+next to the English ones, and rejections counted per channel and reason."""
+
+from __future__ import annotations
+
+from faststream.rabbit.annotations import RabbitMessage
+
+from services.intake.errors import localize_exception
+from services.intake.metrics import IntakeMetrics
+from shared.contracts import Channel
+from shared.errors import PermanentError
+from shared.messaging import ReliableConsumer
+
+__all__ = ["IntakeConsumer", "channel_of_routing_key"]
+
+_CHANNELS = frozenset(c.value for c in Channel)
+
+
+def channel_of_routing_key(routing_key: str | None) -> str:
+    """`intake.<channel>` -> channel; anything else is `unknown` (bounded label values)."""
+    _, _, tail = (routing_key or "").partition(".")
+    return tail if tail in _CHANNELS or tail == "command" else "unknown"
+
+
+class IntakeConsumer(ReliableConsumer):
+    """Built from the service's ReliableConsumer (same store, publisher and metrics)."""
+
+    def __init__(self, base: ReliableConsumer, metrics: IntakeMetrics) -> None:
+        self.__dict__.update(vars(base))
+        self._intake_metrics = metrics
+
+    async def _dead_letter(self, message: RabbitMessage, message_id: str,
+                           exc: PermanentError) -> None:
+        channel = channel_of_routing_key(getattr(message.raw_message, "routing_key", None))
+        self._intake_metrics.rejected.labels(channel, exc.reason).inc()
+        await super()._dead_letter(message, message_id, localize_exception(exc))
