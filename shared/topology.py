@@ -27,7 +27,7 @@ EVENT_BINDINGS: dict[str, tuple[str, ...]] = {
     "sla_monitor": ("ticket.dispatched",),
     "notifier": ("ticket.received", "ticket.dispatched", "sla.warning", "sla.breached",
                  "sla.escalated", "ticket.urged", "ticket.replied", "ticket.revisit_requested",
-                 "ticket.extension_approved"),
+                 "ticket.extension_approved", "ticket.invalid", "ticket.linked"),
 }
 
 

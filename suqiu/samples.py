@@ -12,7 +12,7 @@ text points to, or None.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, Literal
 
@@ -493,11 +493,25 @@ def build_envelope(sample: Sample, *, seq: int, run_id: str, now: datetime) -> d
     `now` (timezone-aware) becomes the receipt time, stored in UTC.
     """
     received = _utc(now)
+    sample = _person_of_round(sample, (seq - 1) // len(SAMPLES))
     if sample.channel == "hotline":
         return _hotline_envelope(sample, seq, run_id, received)
     if sample.channel == "web":
         return _web_envelope(sample, seq, run_id, received)
     raise ValueError(f"unsupported sample channel {sample.channel!r}")
+
+
+def _person_of_round(sample: Sample, round_no: int) -> Sample:
+    """Beyond the first pass over SAMPLES every copy comes from a different person.
+
+    The same text from the same phone within a day is a repeat submission that intake links
+    to the first ticket; bulk runs (benchmark, replica tests) want distinct complaints.
+    """
+    if round_no == 0:
+        return sample
+    phone = f"{sample.phone[:-4]}{round_no % 10000:04d}" if sample.phone else None
+    email = f"r{round_no}.{sample.email}" if sample.email else None
+    return replace(sample, phone=phone, email=email)
 
 
 def sample_envelopes(count: int, *, run_id: str, now: datetime) -> list[dict]:

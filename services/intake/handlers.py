@@ -96,7 +96,8 @@ class IntakeHandler:
         key = person_key(sub, self._settings.person_key_secret)
         match = None
         if key and self._window:
-            candidates = await self._repo.recent_for_person(key, sub.received_at - self._window)
+            candidates = await self._repo.recent_for_person(key, sub.received_at - self._window,
+                                                            sub.intake_key)
             match = find_link(stored_analysis_text(sub), sub.received_at, candidates,
                               window=self._window, threshold=self._settings.duplicate_similarity)
         if match and not match.target_invalid:

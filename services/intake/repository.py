@@ -48,12 +48,18 @@ class IntakeRepository:
     async def save(self, order: WorkOrder, *, expected_version: int) -> WorkOrder:
         return await self._store.save_ticket(order, expected_version=expected_version)
 
-    async def recent_for_person(self, person_key: str, since: datetime) -> list[Candidate]:
-        """The person's tickets received since `since` (indexed on person_key, received_at)."""
+    async def recent_for_person(self, person_key: str, since: datetime,
+                                exclude_intake_key: str) -> list[Candidate]:
+        """The person's tickets received since `since` (indexed on person_key, received_at).
+
+        The submission's own ticket is excluded: a concurrent redelivery of the same message
+        may have just created it, and it is a duplicate, not a repeat to link.
+        """
         docs = await self._find("tickets", {"person_key": person_key, "received_at": {"$gte": since}},
                                 limit=_CANDIDATES)
         return [Candidate(d["_id"], d.get("analysis_text", ""), d["received_at"],
-                          d.get("status") == TicketStatus.INVALID.value) for d in docs]
+                          d.get("status") == TicketStatus.INVALID.value)
+                for d in docs if d.get("intake_key") != exclude_intake_key]
 
     async def tickets_between(self, start: datetime, end: datetime, limit: int) -> list[WorkOrder]:
         docs = await self._find("tickets", {"received_at": {"$gte": start, "$lte": end}}, limit=limit)

@@ -29,7 +29,7 @@ class IntakeSettings(BaseSettings):
     ack_promise_hours: float = Field(default=24.0, gt=0, description="Receipt's promised limit.")
     callback_hours: float = Field(default=24.0, gt=0, description="Call-back due for invalid orders.")
     # near-duplicate linking (0 disables it)
-    duplicate_window_hours: float = Field(default=0.0, ge=0)
+    duplicate_window_hours: float = Field(default=24.0, ge=0)
     duplicate_similarity: float = Field(default=0.8, gt=0, le=1)
     person_key_secret: str = Field(default="", description="Salt of the pseudonymous person key.")
     # validity triage (comma-separated lists; empty means the built-in defaults)

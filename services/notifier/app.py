@@ -6,8 +6,6 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from faststream import FastStream
-
 from services.notifier.channels import (
     DeliveryChannel,
     EmailSmtpChannel,
@@ -42,6 +40,7 @@ _SAMPLE_CONTEXT = {
     "late_minutes": 5, "escalated_to_name": "市政府督查室", "level": 1, "urged_by": "督查室",
     "note": "请加快", "summary": "已处理", "survey_url": None, "answer_by": "2026-01-08 10:00",
     "new_due": "2026-01-09 10:00", "reason": None, "count": 2, "items": ["a", "b"],
+    "reasons_zh": "内容过短", "callback_due": "2026-01-02 10:00",
 }
 
 
@@ -108,8 +107,3 @@ def build_notifier(common: CommonSettings | None = None,
 def create_runtime(common: CommonSettings | None = None,
                    settings: NotifierSettings | None = None) -> ServiceRuntime:
     return build_notifier(common, settings).runtime
-
-
-def asyncapi_app() -> FastStream:
-    """The FastStream app for AsyncAPI: `faststream docs gen services.notifier.app:asyncapi_app -f`."""
-    return create_runtime().faststream_app()

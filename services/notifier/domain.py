@@ -27,6 +27,7 @@ from shared.contracts import (
     TicketExtensionApproved,
     TicketReplied,
     TicketRevisitRequested,
+    TicketInvalid,
     TicketUrged,
     WorkOrder,
 )
@@ -42,9 +43,11 @@ TZ = ZoneInfo("Asia/Shanghai")
 SEVERITY_ZH = {"urgent": "紧急", "major": "重大", "important": "重要", "general": "一般"}
 STEP_ZH = {"sign_for": "签收", "resolution": "办结"}
 COMPLAINANT_EVENTS = frozenset({"ticket.received", "ticket.replied", "ticket.revisit_requested",
-                                "ticket.extension_approved"})
+                                "ticket.extension_approved", "ticket.linked"})
 HANDLED_EVENTS = COMPLAINANT_EVENTS | {"ticket.dispatched", "sla.warning", "sla.breached",
-                                      "sla.escalated", "ticket.urged"}
+                                      "sla.escalated", "ticket.urged", "ticket.invalid"}
+INVALID_REASON_ZH = {"empty": "内容为空", "too_short": "内容过短", "test": "测试工单",
+                     "abusive": "骚扰或辱骂", "out_of_scope": "超出受理范围", "duplicate": "重复诉求"}
 
 
 @dataclass(frozen=True)
@@ -190,6 +193,9 @@ class Planner:
             ctx |= {"survey_url": event.survey_url, "answer_by": _local(event.answer_by)}
         elif isinstance(event, TicketExtensionApproved):
             ctx |= {"new_due": _local(event.new_resolution_due), "reason": event.reason}
+        elif isinstance(event, TicketInvalid):
+            ctx |= {"reasons_zh": "、".join(INVALID_REASON_ZH.get(r, r) for r in event.reasons),
+                    "callback_due": _local(event.callback_due) if event.callback_due else None}
         return ctx
 
     def plan(self, event: TicketEvent, order: WorkOrder) -> list[Notification]:
@@ -202,7 +208,9 @@ class Planner:
         if event.type in COMPLAINANT_EVENTS:
             return [self._to_complainant(event, order, base, urgent)]
         out: list[Notification] = []
-        for dept, role in self._departments(event, order):
+        pairs = ([(self._callback_desk(), "lead")] if isinstance(event, TicketInvalid)
+                 else self._departments(event, order))
+        for dept, role in pairs:
             ctx = base | {"role": role, "audience": "department"}
             if role != "supervisor":  # the escalation target reads about the late department
                 ctx["department_name"] = self._dept_name(dept)
@@ -225,6 +233,10 @@ class Planner:
         if isinstance(event, SlaEscalated):
             return [(event.department, "lead"), (event.escalated_to, "supervisor")]
         return [(event.department, "lead")]  # type: ignore[union-attr]
+
+    def _callback_desk(self) -> str:
+        """Invalid orders go back to the centre's triage desk for a call-back (回访核实)."""
+        return self.catalogue.triage_department
 
     @staticmethod
     def _supervised_department(event: TicketEvent) -> str | None:

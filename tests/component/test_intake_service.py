@@ -24,6 +24,7 @@ from prometheus_client import CollectorRegistry
 from services.intake.handlers import IntakeHandler, register
 from services.intake.metrics import IntakeMetrics
 from services.intake.repository import IntakeRepository
+from services.intake.settings import IntakeSettings
 from shared.contracts import EVENT_ADAPTER, TicketReceived, WorkOrder
 from shared.messaging import (
     ERROR_DETAIL_HEADER,
@@ -134,7 +135,9 @@ def _build() -> Intake:
         backoff_base=0.001, backoff_cap=0.01,
     )
     repo = IntakeRepository(store, "SQ", "Asia/Shanghai")  # type: ignore[arg-type]
-    handler = IntakeHandler(repo, publisher, IntakeMetrics(registry))
+    # Linking of repeat submissions has its own tests (tests/unit/test_intake_handler.py).
+    handler = IntakeHandler(repo, publisher, IntakeMetrics(registry),
+                            IntakeSettings(duplicate_window_hours=0))
     register(consumer, broker, topology, handler, prefetch=10)
     service = Intake(broker, topology, store, registry, consumed)
 

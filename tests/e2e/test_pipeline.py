@@ -4,7 +4,9 @@ server, fed exactly as channel systems feed them."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
+import re
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -41,9 +43,16 @@ def stack(tmp_path_factory: pytest.TempPathFactory, amqp_url: str,
     assert all(code == 0 for code in codes.values()), codes
 
 
+_PEOPLE = itertools.count(1)
+
+
 def _envelope(channel: str, run: str, seq: int = 1) -> dict:
+    """A complaint from a person nobody else in this module is: the same text from the same
+    phone within a day would be linked to the earlier ticket (a repeat submission)."""
     sample = next(s for s in SAMPLES if s.channel == channel and s.phone)
-    return build_envelope(sample, seq=seq, run_id=run, now=datetime.now(UTC))
+    person = next(_PEOPLE)  # build_envelope gives round N of the samples a different phone
+    return build_envelope(sample, seq=person * len(SAMPLES) + seq, run_id=run,
+                          now=datetime.now(UTC))
 
 
 def _key(env: dict) -> str:
@@ -181,7 +190,7 @@ async def test_malformed_intake_is_dead_lettered_and_intake_keeps_consuming(
 
 def test_logs_are_json_with_ids_and_free_of_personal_data(stack: StackInfo) -> None:
     """Runs after the tests above (module order): their complaints went through DEBUG logs."""
-    phones = {s.phone.replace(" ", "").replace("-", "") for s in SAMPLES if s.phone}
+    mobile = re.compile(r"(?<![0-9A-Za-z])1[3-9]\d{9}(?![0-9A-Za-z])")  # any mobile number
     names = {s.name for s in SAMPLES if s.name}
     handled = 0
     for proc in stack.processes:
@@ -189,8 +198,7 @@ def test_logs_are_json_with_ids_and_free_of_personal_data(stack: StackInfo) -> N
             continue
         for line in Path(proc.log).read_text("utf-8").splitlines():
             record = json.loads(line)  # every line is one JSON object
-            text = line.replace(" ", "").replace("-", "")
-            assert not any(p in text for p in phones), f"phone number in {proc.name} log"
+            assert not mobile.search(line.replace(" ", "")), f"phone number in {proc.name} log"
             assert not any(n in line for n in names), f"name in {proc.name} log"
             if record.get("event") == "message_handled":
                 handled += 1

@@ -179,8 +179,8 @@ async def test_rejections_name_field_and_reason_in_english_and_chinese(intake: T
     assert _tickets(intake) == []
 
 
-async def test_generic_envelope_still_works_and_links_are_off_by_default() -> None:
-    service = build_test_intake(IntakeSettings())
+async def test_generic_envelope_still_works_and_links_can_be_switched_off() -> None:
+    service = build_test_intake(IntakeSettings(duplicate_window_hours=0))
     async with TestRabbitBroker(service.broker):
         body = _bytes(envelope_payload(channel_message_id="e-1"))
         await service.deliver(body)

@@ -98,4 +98,4 @@ def test_settings_give_the_rules_and_keys_from_comma_separated_env(monkeypatch: 
     assert rules.test_markers == ("试单", "演练") and rules.min_chars == 3
     assert rules.abusive_words and rules.out_of_scope  # unset lists keep the defaults
     assert settings.api_keys == {"k1", "k2"} and settings.operator_key_set == frozenset()
-    assert settings.duplicate_window_hours == 0  # linking is off unless configured
+    assert settings.duplicate_window_hours == 24  # repeats within a day are linked by default

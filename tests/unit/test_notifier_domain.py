@@ -19,6 +19,8 @@ from shared.contracts import (
     SlaEscalated,
     TicketClassified,
     TicketExtensionApproved,
+    TicketInvalid,
+    TicketLinked,
     TicketReplied,
     TicketRevisitRequested,
     TicketStatus,
@@ -275,3 +277,24 @@ def test_quiet_hours_spare_urgent_cases_departments_and_email() -> None:
         department="construction", department_name="x", dispatched_at=T0))
     for n in PLANNER.plan(dispatched_event(dispatched), dispatched):
         assert QUIET.hold_until(n, NIGHT) is None
+
+
+def test_linked_repeat_submission_tells_the_complainant_which_ticket() -> None:
+    order = make_order(complainant=Complainant(phone="13800138000", consent_to_contact=True))
+    [n] = PLANNER.plan(_later(order, TicketLinked, channel="web",
+                              submission_key="web:WEB-2", similarity=0.93), order)
+    assert (n.channel, n.audience) == ("sms", "complainant")
+    assert n.text == ("【杭州12345】您再次反映的问题已并入工单SQ-20261123-000001一并办理，"
+                      "无需重复提交，可凭工单号查询进度。")
+
+
+def test_invalid_order_is_a_call_back_task_for_the_triage_desk() -> None:
+    order = make_order()
+    notes = BARE.plan(_later(order, TicketInvalid, channel="hotline",
+                             reasons=["too_short", "test"], callback_due=T0 + timedelta(hours=24)),
+                      order)
+    assert [(n.channel, n.recipient, n.audience) for n in notes] == [
+        ("inbox", "triage", "department")]
+    assert notes[0].text == ("工单SQ-20261123-000001经审核暂判为无效工单，原因：内容过短、测试工单。"
+                             "请于2026-11-24 10:00前回访诉求人核实；如诉求人坚持反映，"
+                             "可转为有效工单继续办理。")

@@ -42,7 +42,8 @@ def test_notifier_hears_receipts_dispatches_and_sla_events() -> None:
     keys = Topology().work_queue("notifier").binding_keys
     assert set(keys) == {"ticket.received", "ticket.dispatched", "sla.warning", "sla.breached",
                          "sla.escalated", "ticket.urged", "ticket.replied",
-                         "ticket.revisit_requested", "ticket.extension_approved"}
+                         "ticket.revisit_requested", "ticket.extension_approved",
+                         "ticket.invalid", "ticket.linked"}
 
 
 def test_unknown_service_is_rejected() -> None:
