@@ -29,6 +29,19 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   touch "$stamp"
 fi
 
+# --- promtool (only for `make test`, which sets SUQIU_NEED_PROMTOOL=1) ----------------------
+# tests/ops check and unit-test the Prometheus alert rules with Debian's promtool.
+if [ "${SUQIU_NEED_PROMTOOL:-}" = 1 ] && ! command -v promtool >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && [ -f /etc/debian_version ]; then
+    log "installing Debian's prometheus package (for promtool)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -qq prometheus >/dev/null 2>&1 ||
+      { apt-get update -qq && apt-get install -y -qq prometheus >/dev/null; }
+  else
+    log "promtool is missing and this is not root on Debian: the alert-rule tests will be skipped"
+  fi
+fi
+
 # --- RabbitMQ -----------------------------------------------------------------------------
 read -r AMQP_HOST AMQP_PORT < <(.venv/bin/python - "$AMQP_URL" <<'PY'
 import sys

@@ -9,12 +9,14 @@ from typing import Annotated
 import typer
 
 from shared.topology import SERVICES
+from suqiu.dlq import dlq_app
 
 __all__ = ["main"]
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="suqiu (诉求): complaint and appeal pipeline.")
 RUN_DIR = Path(os.environ.get("SUQIU_RUN_DIR", ".run"))
+app.add_typer(dlq_app, name="dlq")
 
 
 @app.command()
@@ -22,6 +24,11 @@ def run(service: Annotated[str, typer.Argument(help=" | ".join(SERVICES))]) -> N
     """Run one service in the foreground until SIGTERM."""
     if service not in SERVICES:
         raise typer.BadParameter(f"unknown service {service!r}; one of {', '.join(SERVICES)}")
+    from shared.logging import configure_logging
+    from shared.settings import CommonSettings
+
+    # JSON logs from the first line on: composition roots log while they build (models...).
+    configure_logging(service, CommonSettings().log_level)
     module = __import__(f"services.{service}.app", fromlist=["create_runtime"])
     module.create_runtime().serve()
 
@@ -74,6 +81,34 @@ def demo(
     raise typer.Exit(run_demo(RUN_DIR / "demo", count=count, timeout=timeout))
 
 
+@app.command()
+def bench(
+    n: Annotated[int, typer.Option("--n", help="intake messages per phase (and ceiling messages)")
+                 ] = 2000,
+    rate: Annotated[float, typer.Option(help="publish rate of the paced phase, messages/s")] = 100.0,
+    replicas: Annotated[list[str] | None, typer.Option(
+        help="service=N for the bench's own stack, e.g. --replicas classifier=2 (repeatable)")
+    ] = None,
+    use_running: Annotated[bool, typer.Option(
+        "--use-running", help="measure the stack of .run/stack.json (`suqiu up`) instead")] = False,
+    json_out: Annotated[Path | None, typer.Option(help="also write the figures as JSON")] = None,
+) -> None:
+    """Broker ceiling, then intake->dispatched throughput and latency, paced and at full speed."""
+    from suqiu.bench import run_bench
+
+    counts: dict[str, int] = {}
+    for item in replicas or []:
+        service, _, value = item.partition("=")
+        if service not in SERVICES or not value.isdigit() or int(value) < 1:
+            raise typer.BadParameter(f"{item!r}: expected service=N with service one of "
+                                     f"{', '.join(SERVICES)} and N >= 1")
+        counts[service] = int(value)
+    if n < 1 or rate <= 0:
+        raise typer.BadParameter("--n must be >= 1 and --rate > 0")
+    raise typer.Exit(run_bench(RUN_DIR / "bench", RUN_DIR / "stack.json", n=n, rate=rate,
+                               replicas=counts, use_running=use_running, json_out=json_out))
+
+
 @app.command("sms-sandbox")
 def sms_sandbox(port: Annotated[int, typer.Option()],
                 outbox: Annotated[Path, typer.Option()]) -> None:
@@ -81,6 +116,11 @@ def sms_sandbox(port: Annotated[int, typer.Option()],
     from suqiu.sms_sandbox import serve
 
     serve(port, outbox)
+
+
+from suqiu.ml_cli import register as _register_model_commands  # noqa: E402
+
+_register_model_commands(app)
 
 
 def main() -> None:

@@ -21,6 +21,9 @@ from shared.topology import Topology
 __all__ = ["SlaHandler", "register"]
 
 log = structlog.get_logger(__name__)
+OPEN_DEADLINES_EVERY_S = 15.0
+OPEN_DEADLINE_HORIZONS = {"1h": timedelta(hours=1), "4h": timedelta(hours=4),
+                          "24h": timedelta(hours=24)}
 
 
 class SlaHandler:
@@ -51,10 +54,24 @@ class SlaHandler:
             self._metrics.lag.observe(max(0.0, (fired_at - fire_at).total_seconds()))
         return len(claimed)
 
+    async def _update_open_deadlines(self) -> None:
+        """Refresh the open-deadlines gauge; a failure only leaves it stale."""
+        try:
+            counts = await self._repo.open_deadlines(datetime.now(UTC), OPEN_DEADLINE_HORIZONS)
+        except Exception as exc:
+            log.warning("sla_open_deadlines_failed", error=type(exc).__name__)
+            return
+        for (step, due_in), n in counts.items():
+            self._metrics.open_deadlines.labels(step, due_in).set(n)
+
     async def scan_forever(self, interval_s: float, limit: int, lease_s: float) -> None:
         """Background loop; a failing scan is logged and retried at the next interval."""
         lease = timedelta(seconds=lease_s)
+        next_gauge = 0.0
         while True:
+            if asyncio.get_running_loop().time() >= next_gauge:
+                next_gauge = asyncio.get_running_loop().time() + OPEN_DEADLINES_EVERY_S
+                await self._update_open_deadlines()
             try:
                 fired = await self.fire_due(datetime.now(UTC), limit, lease)
             except asyncio.CancelledError:

@@ -1,6 +1,6 @@
 """SLA monitor's domain metrics."""
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 __all__ = ["SlaMetrics"]
 
@@ -16,3 +16,9 @@ class SlaMetrics:
         self.lag = Histogram(
             "suqiu_sla_fire_lag_seconds", "Firing lag: fired time minus the timer's due time.",
             buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300), registry=registry)
+        # Every replica counts the same shared timers: aggregate with max(), not sum().
+        self.open_deadlines = Gauge(
+            "suqiu_sla_open_deadlines",
+            "Deadlines not yet due (pending breach timers), by step and time left "
+            "(due_in: 1h, 4h, 24h, later; each bucket excludes the earlier ones).",
+            ["step", "due_in"], registry=registry)

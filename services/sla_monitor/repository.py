@@ -64,6 +64,10 @@ class SlaTimerRepository:
                 claimed.append((_timer(doc), doc["fire_at"]))
         return claimed
 
+    async def open_deadlines(self, now: datetime, horizons: dict[str, timedelta]
+                             ) -> dict[tuple[str, str], int]:
+        return await count_open_deadlines(self._store, now, horizons)
+
     async def mark_fired(self, timer: Timer, owner: str, fired_at: datetime) -> None:
         """Only the owner's claim is marked; a lost lease leaves it to the new owner."""
         doc = await self._store.find_one(COLLECTION, {"_id": timer.id})
@@ -71,6 +75,25 @@ class SlaTimerRepository:
             await self._store.replace_by_id(
                 COLLECTION, doc | {"state": "fired", "fired_at": fired_at},
                 condition={"state": "claimed", "owner": owner})
+
+
+async def count_open_deadlines(store: Store, now: datetime,
+                               horizons: dict[str, timedelta]) -> dict[tuple[str, str], int]:
+    """Pending breach timers per (step, due_in bucket): indexed counts on (state, fire_at)."""
+    coll = store.collection(COLLECTION)
+    counts: dict[tuple[str, str], int] = {}
+    try:
+        for step in ("sign_for", "resolution"):
+            flt: dict[str, Any] = {"state": "pending", "kind": "breach", "step": step}
+            below = 0
+            for label, horizon in horizons.items():
+                upto = await coll.count_documents(flt | {"fire_at": {"$lte": now + horizon}})
+                counts[(step, label)] = upto - below
+                below = upto
+            counts[(step, "later")] = await coll.count_documents(flt) - below
+    except Exception as exc:
+        raise StoreUnavailable(str(exc)) from exc
+    return counts
 
 
 def _timer(doc: dict[str, Any]) -> Timer:

@@ -1,0 +1,101 @@
+"""deploy/compose.yaml agrees with the code: commands name real services, every environment
+variable is one the settings read and its value validates, ports match the settings, and
+the supporting files (Prometheus, Grafana, RabbitMQ) it mounts exist and are consistent.
+No Docker engine is needed: the file is parsed, not run."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from shared.settings import CommonSettings
+from shared.topology import SERVICES
+from tests.ops.helpers import DEPLOY, load_yaml, require_promtool
+from tests.ops.settings_env import service_env_names, settings_class
+
+pytestmark = pytest.mark.unit
+
+COMPOSE = load_yaml(DEPLOY / "compose.yaml")
+SUQIU = {name.replace("-", "_"): spec for name, spec in COMPOSE["services"].items()
+         if spec.get("image", "").startswith("suqiu:")}
+
+
+def _settings(service: str, env: dict[str, str], monkeypatch: pytest.MonkeyPatch):
+    for key in list(service_env_names(service)):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, str(value))
+    return CommonSettings(), settings_class(service)()
+
+
+def test_every_service_is_in_compose_with_its_command() -> None:
+    assert set(SUQIU) == set(SERVICES)
+    for service, spec in SUQIU.items():
+        assert spec["command"] == ["suqiu", "run", service]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_environment_is_read_by_the_settings_and_valid(
+        service: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    env = SUQIU[service]["environment"]
+    unknown = set(env) - set(service_env_names(service))
+    assert not unknown, f"{service}: variables no settings class reads: {sorted(unknown)}"
+    secret_looking = [k for k in env if any(w in k for w in ("KEY", "PASSWORD", "TOKEN", "SECRET"))]
+    assert not secret_looking, f"{service}: secrets belong in an env_file, not in compose.yaml"
+    common, own = _settings(service, env, monkeypatch)  # validates every value
+    assert common.http_host == "0.0.0.0"
+    assert "@rabbitmq:" in common.amqp_url and "mongo:27017" in common.mongo_url
+    assert str(common.catalogue_path).startswith("/etc/suqiu/")
+    assert own.prefetch >= 1  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_ports_healthchecks_and_dependencies(service: str,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = SUQIU[service]
+    common, own = _settings(service, spec["environment"], monkeypatch)
+    port = own.http_port  # type: ignore[attr-defined]
+    probe = " ".join(spec["healthcheck"]["test"])
+    assert f"127.0.0.1:{port}/readyz" in probe, probe
+    assert spec["depends_on"] == {"rabbitmq": {"condition": "service_healthy"},
+                                  "mongo": {"condition": "service_healthy"}}
+    grace = re.fullmatch(r"(\d+)s", spec["stop_grace_period"])
+    assert grace and int(grace.group(1)) > common.graceful_timeout
+    # Prometheus scrapes every replica of this service on that port.
+    prom = load_yaml(DEPLOY / "prometheus/prometheus.yml")
+    job = next(j for j in prom["scrape_configs"] if j["job_name"] == "suqiu")
+    compose_name = next(n for n in COMPOSE["services"] if n.replace("-", "_") == service)
+    assert {"names": [compose_name], "type": "A", "port": port,
+            "refresh_interval": "15s"} in job["dns_sd_configs"]
+
+
+def test_infrastructure_services_are_healthchecked_and_mounts_exist() -> None:
+    services = COMPOSE["services"]
+    for name in ("rabbitmq", "mongo", "prometheus", "grafana"):
+        assert services[name].get("healthcheck"), name
+    assert "--replSet" in services["mongo"]["command"]
+    assert services["mongo"]["image"].startswith("mongo:7")
+    for spec in services.values():
+        for volume in spec.get("volumes", []):
+            source = volume.split(":", 1)[0]
+            if source.startswith("./"):
+                assert (DEPLOY / source).exists(), f"compose mounts missing {source}"
+    conf = (DEPLOY / "rabbitmq/rabbitmq.conf").read_text(encoding="utf-8")
+    assert "prometheus.return_per_object_metrics = true" in conf
+    plugins = (DEPLOY / "rabbitmq/enabled_plugins").read_text(encoding="utf-8")
+    assert "rabbitmq_prometheus" in plugins and "rabbitmq_management" in plugins
+
+
+def test_prometheus_config_is_valid(tmp_path: Path) -> None:
+    promtool = require_promtool()
+    text = (DEPLOY / "prometheus/prometheus.yml").read_text(encoding="utf-8")
+    (tmp_path / "rules.yml").write_text(
+        (DEPLOY / "prometheus/rules.yml").read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "prometheus.yml").write_text(
+        text.replace("/etc/prometheus/rules.yml", str(tmp_path / "rules.yml")), encoding="utf-8")
+    out = subprocess.run([promtool, "check", "config", str(tmp_path / "prometheus.yml")],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stdout + out.stderr
