@@ -234,7 +234,9 @@ def test_invalid_order_is_closed_until_an_operator_revalidates_it(http: httpx.Cl
     assert http.post(url, json={"operator_id": "OP-1"}, headers={"X-Operator-Key": "bad"}).status_code == 403
     resp = http.post(url, json={"operator_id": "OP-1", "note": "回访确认有效"},
                      headers={"X-Operator-Key": OPERATOR_KEY})
-    assert resp.status_code == 200 and resp.json()["status"] == "received"
+    # the live status: the order already flows on, so the classifier may have taken it
+    assert resp.status_code == 200 and resp.json()["outcome"] == "ok"
+    assert resp.json()["status"] in {"received", "classified", "triage", "dispatched"}
     again = http.post(url, json={"operator_id": "OP-1"}, headers={"X-Operator-Key": OPERATOR_KEY})
     assert again.status_code == 200 and again.json()["outcome"] == "duplicate"
     item = _wait(http, rid, lambda i: i["agency_responsible"] is not None)
