@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from services.classifier.domain.region import national_lookup
 from services.classifier.handlers import ClassifierHandler, register
 from services.classifier.metrics import ClassifierMetrics
-from services.classifier.repository import TicketSteps
+from services.classifier.model_holder import ModelHolder
+from services.classifier.repository import Signatures, TicketSteps
 from services.classifier.settings import ClassifierSettings
 from shared.catalogue import load_catalogue
 from shared.runtime import ServiceParts, ServiceRuntime
@@ -18,7 +20,14 @@ def create_runtime(common: CommonSettings | None = None,
     settings = settings or ClassifierSettings()
     parts = ServiceParts.build("classifier", common)
     catalogue = load_catalogue(parts.common.catalogue_path)
-    handler = ClassifierHandler(TicketSteps(parts.store, parts.publisher), catalogue,
-                                ClassifierMetrics(parts.registry))
+    # The model is loaded (never trained) at start-up; a missing or broken one stops the service.
+    models = ModelHolder(settings.model_path if settings.use_model else None,
+                         settings.model_reload_seconds)
+    if settings.national_gazetteer:
+        national_lookup(f"{catalogue.province}{catalogue.city}")  # load it now, not on a message
+    handler = ClassifierHandler(
+        TicketSteps(parts.store, parts.publisher), catalogue, ClassifierMetrics(parts.registry),
+        models=models, signatures=Signatures(parts.store), publisher=parts.publisher,
+        national_gazetteer=settings.national_gazetteer)
     register(parts.consumer, parts.broker, parts.topology, handler, settings.prefetch)
     return parts.runtime(settings.http_port)

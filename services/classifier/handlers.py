@@ -1,47 +1,117 @@
-"""Classifier subscriber: ticket.received in, classification stored, ticket.classified out."""
+"""Classifier subscriber: ticket.received in, classification stored, then
+ticket.classified (or ticket.triage_required) out, plus ticket.mass_incident for clusters."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import structlog
 from faststream.rabbit import RabbitBroker
 
-from services.classifier.domain import classify
-from services.classifier.domain.classify import apply_classification, classified_event
+from services.classifier.domain.classify import (
+    apply_classification,
+    classified_event,
+    classify,
+    mass_incident_event,
+    with_cluster,
+)
+from services.classifier.domain.clustering import (
+    ClusterAssignment,
+    Member,
+    assign_cluster,
+    household_key,
+    region_key,
+    signature,
+)
 from services.classifier.metrics import ClassifierMetrics
-from services.classifier.repository import TicketSteps
+from services.classifier.model_holder import ModelHolder
+from services.classifier.repository import Signatures, TicketSteps
 from shared.catalogue import Catalogue
-from shared.contracts import TicketReceived, WorkOrder
-from shared.messaging import ReliableConsumer
+from shared.contracts import Classification, TicketReceived, TicketStatus, WorkOrder
+from shared.messaging import EventPublisher, ReliableConsumer
 from shared.topology import Topology
 
 __all__ = ["ClassifierHandler", "register"]
 
 
 class ClassifierHandler:
-    def __init__(self, steps: TicketSteps, catalogue: Catalogue,
-                 metrics: ClassifierMetrics) -> None:
+    def __init__(self, steps: TicketSteps, catalogue: Catalogue, metrics: ClassifierMetrics,
+                 *, models: ModelHolder | None = None, signatures: Signatures | None = None,
+                 publisher: EventPublisher | None = None, national_gazetteer: bool = True,
+                 ) -> None:
         self._steps = steps
         self._catalogue = catalogue
         self._metrics = metrics
+        self._models = models or ModelHolder(None)
+        self._signatures = signatures
+        self._publisher = publisher
+        self._national = national_gazetteer
+        if self._models.model is not None:
+            metrics.model_info.labels(self._models.model.version).set(1)
 
-    def _apply(self, order: WorkOrder) -> WorkOrder:
-        now = datetime.now(UTC)
-        return apply_classification(order, classify(order, self._catalogue, now), now)
+    async def _cluster(self, order: WorkOrder, result: Classification) -> ClusterAssignment:
+        assert self._signatures is not None
+        policy = self._catalogue.classifier
+        key = region_key(result.region)
+        at = order.received_at
+        recent = await self._signatures.recent(
+            key, at - timedelta(hours=policy.duplicate_window_hours))
+        sig = signature(order.analysis_text)
+        household = household_key(order)
+        first = assign_cluster(order.ticket_no, household, at, sig, recent, policy)
+        stored = await self._signatures.record(
+            Member(order.ticket_no, first.cluster_id, household, at, sig), key)
+        if stored.cluster_id == first.cluster_id:
+            return first
+        # A redelivery: keep the cluster chosen the first time.
+        same = [m for m in recent if m.cluster_id == stored.cluster_id
+                and m.ticket_no != order.ticket_no]
+        households = len({m.household for m in same} | {household})
+        return ClusterAssignment(
+            stored.cluster_id, (*[m.ticket_no for m in same], order.ticket_no), households,
+            households >= policy.mass_incident_households, first.best_similarity)
 
     async def on_received(self, event: TicketReceived) -> str:
         structlog.contextvars.bind_contextvars(ticket_no=event.ticket_no)
-        outcome, order = await self._steps.advance(
+        model = self._models.current()
+        if model is not None:
+            self._metrics.model_info.labels(model.version).set(1)
+        order = await self._steps.load(event.ticket_no)
+        now = datetime.now(UTC)
+        result: Classification | None = None
+        cluster: ClusterAssignment | None = None
+        if order.classification is None and order.status is TicketStatus.RECEIVED:
+            result = classify(order, self._catalogue, now, model,
+                              national_gazetteer=self._national)
+            if self._signatures is not None:
+                cluster = await self._cluster(order, result)
+                result = with_cluster(result, cluster)
+        verdict = result
+        threshold = self._catalogue.classifier.triage_threshold
+        outcome, saved = await self._steps.advance(
             event.ticket_no,
             done=lambda o: o.classification is not None,
-            apply=self._apply,
-            event=classified_event,
+            apply=lambda o: apply_classification(
+                o, verdict or classify(o, self._catalogue, now, model,
+                                       national_gazetteer=self._national), now),
+            event=lambda o: classified_event(o, threshold),
         )
-        if outcome == "ok" and order.classification:
-            c = order.classification
+        c = saved.classification
+        if c is not None and c.mass_incident and c.cluster_id and self._publisher is not None:
+            if cluster is None or cluster.cluster_id != c.cluster_id:
+                members = await self._signatures.members(c.cluster_id) if self._signatures \
+                    else [saved.ticket_no]
+                cluster = ClusterAssignment(c.cluster_id, tuple(members) or (saved.ticket_no,),
+                                            c.cluster_households, True, 1.0)
+            await self._publisher.publish_event(mass_incident_event(saved, cluster))
+        if outcome == "ok" and c is not None:
             self._metrics.classified.labels(c.category, c.severity.value).inc()
             self._metrics.confidence.observe(c.confidence)
+            self._metrics.decided_by.labels(c.decided_by or "rule").inc()
+            if c.needs_triage:
+                self._metrics.triage.inc()
+            if c.mass_incident:
+                self._metrics.mass_incidents.inc()
         return outcome
 
 

@@ -1,5 +1,82 @@
-"""The classifier reads and writes work orders through the shared ticket steps."""
+"""The classifier's storage: work orders through the shared ticket steps, and the recent
+near-duplicate signatures per region (collection `duplicate_signatures`, `_id` = ticket)."""
 
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from pymongo.errors import PyMongoError
+
+from services.classifier.domain.clustering import Member
+from shared.store import DuplicateKey, Store, StoreUnavailable
 from shared.ticket_flow import TicketSteps
 
-__all__ = ["TicketSteps"]
+__all__ = ["SIGNATURES", "Signatures", "TicketSteps", "labelled_history"]
+
+SIGNATURES = "duplicate_signatures"
+
+
+def _member(doc: Mapping[str, Any]) -> Member:
+    return Member(ticket_no=doc["_id"], cluster_id=doc["cluster_id"], household=doc["household"],
+                  at=doc["at"], signature=doc["sig"])
+
+
+class Signatures:
+    """Recent signatures of a region, and this order's own, written once."""
+
+    def __init__(self, store: Store, limit: int = 1000) -> None:
+        self._store = store
+        self._limit = limit
+
+    async def recent(self, region_key: str, since: datetime) -> list[Member]:
+        """Signatures of the region received since `since`, oldest first (bounded)."""
+        try:
+            cursor = self._store.collection(SIGNATURES).find(
+                {"region_key": region_key, "at": {"$gte": since}}).sort("at", 1).limit(self._limit)
+            return [_member(d) async for d in cursor]
+        except PyMongoError as exc:
+            raise StoreUnavailable(str(exc)) from exc
+
+    async def members(self, cluster_id: str) -> list[str]:
+        """Ticket numbers of a cluster, oldest first."""
+        try:
+            cursor = self._store.collection(SIGNATURES).find(
+                {"cluster_id": cluster_id}).sort("at", 1).limit(self._limit)
+            return [d["_id"] async for d in cursor]
+        except PyMongoError as exc:
+            raise StoreUnavailable(str(exc)) from exc
+
+    async def record(self, member: Member, region_key: str) -> Member:
+        """Store the order's signature once; a redelivery gets the first assignment back."""
+        doc = {"_id": member.ticket_no, "region_key": region_key, "at": member.at,
+               "household": member.household, "cluster_id": member.cluster_id,
+               "sig": list(member.signature)}
+        try:
+            await self._store.insert(SIGNATURES, doc)
+            return member
+        except DuplicateKey:
+            existing = await self._store.find_one(SIGNATURES, {"_id": member.ticket_no})
+            return _member(existing) if existing else member
+
+
+async def labelled_history(store: Store, limit: int = 100_000) -> list[dict[str, Any]]:
+    """Training lines from handled work orders: the text, the category the order ended with,
+    and the department it was finally dispatched to (after any transfer by staff)."""
+    flt = {"classification": {"$ne": None}, "dispatch": {"$ne": None}}
+    rows: list[dict[str, Any]] = []
+    try:
+        cursor = store.tickets.find(flt, {"analysis_text": 1, "content": 1, "classification": 1,
+                                          "dispatch": 1}).limit(limit)
+        async for doc in cursor:
+            c, d = doc.get("classification") or {}, doc.get("dispatch") or {}
+            text = doc.get("analysis_text") or (doc.get("content") or {}).get("text")
+            if not text:
+                continue
+            rows.append({"text": text, "title": (doc.get("content") or {}).get("title"),
+                         "category": c.get("category"), "subcategory": c.get("subcategory"),
+                         "department": d.get("department") or c.get("department")})
+    except PyMongoError as exc:
+        raise StoreUnavailable(str(exc)) from exc
+    return rows

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from services.classifier.domain.region import extract_region
+from shared.catalogue import load_catalogue
 from shared.contracts import Region
 from tests.factories import small_catalogue
 
@@ -42,3 +43,44 @@ def test_text_is_used_when_address_has_nothing() -> None:
 def test_nothing_found_gives_city_only() -> None:
     r = extract_region(None, "路灯不亮", CAT)
     assert r == Region(province="浙江省", city="杭州市")
+
+
+# --- other cities through the national gazetteer, and the shipped catalogue -----------------
+
+SHIPPED = load_catalogue()
+
+
+@pytest.mark.parametrize(("address", "expected"), [
+    ("广州市天河区天河路385号", ("广东省", "广州市", "天河区", None)),
+    ("上海市浦东新区张江镇祖冲之路", ("上海市", "上海市", "浦东新区", "张江镇")),
+    ("北京市朝阳区望京街道阜通东大街", ("北京市", "北京市", "朝阳区", "望京街道")),
+    ("四川省成都市武侯区浆洗街街道", ("四川省", "成都市", "武侯区", "浆洗街街道")),
+    ("深圳南山区粤海街道科技园", ("广东省", "深圳市", "南山区", "粤海街道")),
+    ("杭州市西湖区留下街道", ("浙江省", "杭州市", "西湖区", "留下街道")),
+    ("拱墅區拱宸橋街道", ("浙江省", "杭州市", "拱墅区", "拱宸桥街道")),
+])
+def test_addresses_of_several_cities(address: str, expected: tuple) -> None:
+    r = extract_region(address, "", SHIPPED)
+    assert (r.province, r.city, r.district, r.street) == expected
+    assert r.matched and r.matched in address.replace("區", "区").replace("橋", "桥")
+
+
+def test_another_city_named_in_the_text_only() -> None:
+    r = extract_region(None, "我上周在南京市鼓楼区的一家店买的手机", SHIPPED)
+    assert (r.province, r.city, r.district) == ("江苏省", "南京市", "鼓楼区")
+    assert r.matched == "南京市鼓楼区"
+
+
+def test_a_bare_district_name_of_another_city_is_not_guessed() -> None:
+    r = extract_region(None, "朝阳区那边有人乱停车", SHIPPED)  # which 朝阳区? unknown
+    assert r.district is None and (r.province, r.city) == ("浙江省", "杭州市")
+
+
+def test_a_configured_community_gives_street_and_district() -> None:
+    r = extract_region("南都德加社区12幢", "", SHIPPED)
+    assert (r.district, r.street, r.community) == ("西湖区", "文新街道", "南都德加社区")
+
+
+def test_the_local_gazetteer_wins_over_a_same_named_district_elsewhere() -> None:
+    r = extract_region("西湖区文三路", "", SHIPPED)  # also a 西湖区 in 南昌市
+    assert (r.city, r.district) == ("杭州市", "西湖区")

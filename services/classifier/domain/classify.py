@@ -1,61 +1,160 @@
-"""The classifier's verdict for one work order, and the state change it causes."""
+"""The classifier's verdict for one work order, and the state change it causes.
+
+`analyse` is the one code path for a complaint text: the service (`classify`) and the
+`suqiu classify` command both call it.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from services.classifier.domain.categories import match_category
+from pydantic import BaseModel
+
+from services.classifier.domain.clustering import ClusterAssignment
+from services.classifier.domain.decide import Decision, decide
+from services.classifier.domain.model import TextModel
 from services.classifier.domain.region import extract_region
 from services.classifier.domain.severity import assess_severity
 from shared.catalogue import Catalogue
 from shared.contracts import (
+    Channel,
     Classification,
     HistoryEntry,
+    Region,
+    Severity,
     TicketClassified,
+    TicketMassIncident,
     TicketStatus,
+    TicketTriageRequired,
     WorkOrder,
 )
 
-__all__ = ["apply_classification", "classified_event", "classify"]
+__all__ = [
+    "Analysis",
+    "analyse",
+    "apply_classification",
+    "classified_event",
+    "classify",
+    "mass_incident_event",
+    "with_cluster",
+]
 
 
-def classify(order: WorkOrder, catalogue: Catalogue, now: datetime) -> Classification:
-    """Category, department, region and severity with confidence and reasons."""
-    text = order.analysis_text
-    if order.content.title:
-        text = f"{order.content.title} {text}"
-    match = match_category(text, catalogue)
-    severity, reasons = assess_severity(text, order.channel, catalogue.severity_words)
-    return Classification(
-        category=match.category,
-        subcategory=match.subcategory,
-        department=match.department,
-        region=extract_region(order.location.address, text, catalogue),
+@dataclass(frozen=True)
+class Analysis:
+    """Everything the classifier concludes from a text, before it touches a work order."""
+
+    decision: Decision
+    region: Region
+    severity: Severity
+    severity_reasons: list[str]
+
+    def as_json(self) -> dict[str, object]:
+        """The `suqiu classify` output line."""
+        d = self.decision
+        return {
+            "category": {"l1": d.category, "l2": d.subcategory},
+            "category_scores": [[n, p] for n, p in d.category_scores],
+            "department": d.department,
+            "department_top": [[n, p] for n, p in d.department_top],
+            "region": {"province": self.region.province, "city": self.region.city,
+                       "district": self.region.district, "street": self.region.street,
+                       "community": self.region.community, "matched": self.region.matched},
+            "severity": self.severity.value,
+            "severity_reasons": self.severity_reasons,
+            "confidence": d.confidence,
+            "needs_triage": d.needs_triage,
+            "decided_by": d.decided_by,
+            "matched_keywords": list(d.keywords),
+        }
+
+
+def analyse(text: str, catalogue: Catalogue, model: TextModel | None, *,
+            title: str | None = None, address: str | None = None,
+            channel: Channel = Channel.WEB, national_gazetteer: bool = True) -> Analysis:
+    """Category, department, region and severity of one complaint."""
+    full = f"{title} {text}" if title else text
+    severity, reasons = assess_severity(full, channel, catalogue.severity_words)
+    return Analysis(
+        decision=decide(full, catalogue, model),
+        region=extract_region(address, full, catalogue, national=national_gazetteer),
         severity=severity,
         severity_reasons=reasons,
-        confidence=match.confidence,
-        matched_keywords=list(match.keywords),
-        classified_at=now,
     )
 
 
+def classify(order: WorkOrder, catalogue: Catalogue, now: datetime,
+             model: TextModel | None = None, *, national_gazetteer: bool = True
+             ) -> Classification:
+    """The work order's classification with confidence and reasons."""
+    a = analyse(order.analysis_text, catalogue, model, title=order.content.title,
+                address=order.location.address, channel=order.channel,
+                national_gazetteer=national_gazetteer)
+    d = a.decision
+    return Classification(
+        category=d.category,
+        subcategory=d.subcategory,
+        department=d.department,
+        region=a.region,
+        severity=a.severity,
+        severity_reasons=a.severity_reasons,
+        confidence=d.confidence,
+        matched_keywords=list(d.keywords),
+        classified_at=now,
+        decided_by=d.decided_by,
+        model_version=d.model_version,
+        category_scores=d.category_scores,
+        department_top=d.department_top,
+        needs_triage=d.needs_triage,
+    )
+
+
+def with_cluster(result: Classification, cluster: ClusterAssignment) -> Classification:
+    """Record the near-duplicate cluster; a mass incident is at least major (DOMAIN: >= 5户)."""
+    update: dict[str, object] = {"cluster_id": cluster.cluster_id,
+                                 "cluster_households": cluster.households,
+                                 "mass_incident": cluster.mass_incident}
+    if cluster.mass_incident:
+        update["severity_reasons"] = [*result.severity_reasons,
+                                      f"群体性诉求: 同类诉求{cluster.households}户"]
+        if result.severity in (Severity.GENERAL, Severity.IMPORTANT):
+            update["severity"] = Severity.MAJOR
+    return result.model_copy(update=update)
+
+
 def apply_classification(order: WorkOrder, result: Classification, now: datetime) -> WorkOrder:
-    """received -> classified, with an audit entry; ValueError from any other state."""
+    """received -> classified (or -> triage when unsure), with an audit entry."""
     if order.status is not TicketStatus.RECEIVED:
         raise ValueError(f"cannot classify a ticket in status {order.status}")
+    to = TicketStatus.TRIAGE if result.needs_triage else TicketStatus.CLASSIFIED
     entry = HistoryEntry(at=now, actor="classifier", action="classify",
-                         from_status=order.status, to_status=TicketStatus.CLASSIFIED,
+                         from_status=order.status, to_status=to,
                          note=f"{result.category}/{result.subcategory or '-'} "
-                              f"{result.severity} conf={result.confidence}")
+                              f"{result.severity} conf={result.confidence} "
+                              f"by={result.decided_by or 'rule'}")
     return order.model_copy(update={
-        "status": TicketStatus.CLASSIFIED, "classification": result, "updated_at": now,
+        "status": to, "classification": result, "updated_at": now,
         "version": order.version + 1, "history": [*order.history, entry],
     })
 
 
-def classified_event(order: WorkOrder) -> TicketClassified:
+def classified_event(order: WorkOrder, triage_threshold: float = 0.0) -> BaseModel:
+    """ticket.classified for the dispatcher, or ticket.triage_required for the triage desk."""
     c = order.classification
     assert c is not None
+    if c.needs_triage:
+        return TicketTriageRequired(
+            event_id=f"{order.ticket_no}:triage_required",
+            ticket_no=order.ticket_no,
+            occurred_at=c.classified_at,
+            intake_at=order.received_at,
+            category=c.category,
+            department=c.department,
+            confidence=c.confidence,
+            threshold=triage_threshold,
+            candidates=[name for name, _ in c.category_scores[:3]],
+        )
     return TicketClassified(
         event_id=f"{order.ticket_no}:classified",
         ticket_no=order.ticket_no,
@@ -65,4 +164,22 @@ def classified_event(order: WorkOrder) -> TicketClassified:
         department=c.department,
         severity=c.severity,
         confidence=c.confidence,
+    )
+
+
+def mass_incident_event(order: WorkOrder, cluster: ClusterAssignment) -> TicketMassIncident:
+    """The cluster's members for the dispatcher to merge under the master (first) order."""
+    c = order.classification
+    assert c is not None
+    return TicketMassIncident(
+        event_id=f"{cluster.cluster_id}:mass_incident:{order.ticket_no}",
+        ticket_no=order.ticket_no,
+        occurred_at=c.classified_at,
+        intake_at=order.received_at,
+        cluster_id=cluster.cluster_id,
+        master_ticket_no=cluster.members[0],
+        members=list(cluster.members),
+        households=cluster.households,
+        category=c.category,
+        district=c.region.district,
     )

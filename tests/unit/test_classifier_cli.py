@@ -1,0 +1,93 @@
+"""`suqiu train` / `evaluate` / `classify` round trip, and hot reload of a published model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from services.classifier.model_holder import ModelHolder
+from services.classifier.settings import DEFAULT_MODEL_DIR
+from services.classifier.training import fit_model, load_examples, publish
+from suqiu.cli import app
+
+pytestmark = pytest.mark.unit
+
+CORPUS = DEFAULT_MODEL_DIR.parent / "corpus"
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A labelled history file in the documented format, 3 categories x 30 lines."""
+    path = tmp_path_factory.mktemp("data") / "history.jsonl"
+    lines = []
+    for name in ("transport", "health", "civil_affairs"):
+        for line in (CORPUS / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()[:30]:
+            row = json.loads(line)
+            lines.append(json.dumps({"text": row["text"], "title": None,
+                                     "category": row["category"],
+                                     "department": row["department"]}, ensure_ascii=False))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_train_then_evaluate_round_trip(history: Path, tmp_path: Path) -> None:
+    root = tmp_path / "models"
+    result = runner.invoke(app, ["train", "--data", str(history), "--out", str(root),
+                                 "--holdout", "0.25", "--json-out", str(tmp_path / "ev.json")])
+    assert result.exit_code == 0, result.output
+    assert "held-out" in result.output and "macro-F1" in result.output
+    version = (root / "LATEST").read_text().strip()
+    assert (root / version / "model.npz").is_file()
+    ev = json.loads((tmp_path / "ev.json").read_text())
+    assert ev["n_test"] == 24 and ev["model_only"]["category"]["macro_f1"] > 0.5
+
+    result = runner.invoke(app, ["evaluate", "--data", str(history), "--model", str(root),
+                                 "--no-rules"])
+    assert result.exit_code == 0, result.output
+    for needle in ("accuracy=", "macro-F1=", "precision", "recall", "confusion", "top-3="):
+        assert needle in result.output
+    assert "交通运输" in result.output
+
+
+def test_classify_reads_json_lines_and_writes_one_verdict_per_line() -> None:
+    stdin = "\n".join(json.dumps(x, ensure_ascii=False) for x in [
+        {"text": "公交车司机到站不停，害我等了四十分钟", "address": "拱墅区湖墅街道"},
+        {"text": "如题", "title": "公司拖欠工资"},
+        {"text": "上海市浦东新区张江镇有工地半夜施工"},
+    ]) + "\n"
+    result = runner.invoke(app, ["classify"], input=stdin)
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert len(rows) == 3
+    first = rows[0]
+    assert set(first) >= {"category", "category_scores", "department", "department_top",
+                          "region", "severity", "severity_reasons", "confidence", "needs_triage"}
+    assert first["category"]["l1"] == "交通运输"
+    assert len(first["category_scores"]) == 14 and len(first["department_top"]) == 3
+    assert first["region"]["district"] == "拱墅区"
+    assert rows[1]["category"]["l1"] == "劳动和社会保障"
+    assert rows[2]["region"]["city"] == "上海市"
+
+
+def test_classify_reports_bad_lines_and_exits_non_zero() -> None:
+    result = runner.invoke(app, ["classify", "--no-model"], input='{"title": "x"}\nnot json\n')
+    assert result.exit_code == 1
+    assert result.stdout.count('"error"') == 2
+
+
+def test_a_newly_published_version_is_picked_up_without_restart(tmp_path: Path) -> None:
+    examples = load_examples([CORPUS / "transport.jsonl", CORPUS / "health.jsonl"])
+    root = tmp_path / "models"
+    first = publish(fit_model(examples[:120], meta={"n": 1}), root)
+    holder = ModelHolder(root, reload_seconds=0.0)
+    assert holder.model is not None and holder.model.version == first.name
+    (root / "LATEST").write_text("v-second\n")  # a version that does not exist: kept the old
+    assert holder.reload() is holder.model and holder.model.version == first.name
+    second = publish(fit_model(examples, meta={"n": 2}), root)
+    assert second.name != first.name or second.exists()
+    reloaded = holder.reload()
+    assert reloaded is not None and reloaded.meta["n"] == 2
