@@ -180,11 +180,89 @@ class TicketExtensionApproved(_Event):
     reason: str | None = Field(default=None, max_length=200)
 
 
+class _LifecycleEvent(_Event):
+    """A state change of the work order made by the dispatcher (DOMAIN.md steps 5-11).
+
+    `version` is the order's version after the change: event ids are
+    `<ticket_no>:<type>:<version>`, so a step that happens twice (a second dispatch after a
+    return, a second reply after a reopen) has two ids, and a re-emitted one the same id.
+    """
+
+    version: int = Field(ge=1)
+    actor: str = Field(min_length=1, max_length=64, description="Role or unit, never a name.")
+    from_status: str
+    to_status: str
+
+
+class TicketSigned(_LifecycleEvent):
+    """The responsible department signed for the order (签收): the sign-for clock stops."""
+
+    type: Literal["ticket.signed"] = "ticket.signed"
+    department: str
+
+
+class TicketReturned(_LifecycleEvent):
+    """The department returned the order as not theirs (退单); it waits for re-dispatch."""
+
+    type: Literal["ticket.returned"] = "ticket.returned"
+    department: str
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class TicketTransferred(_LifecycleEvent):
+    """The order moved to another department (转派); its sign-for clock restarts."""
+
+    type: Literal["ticket.transferred"] = "ticket.transferred"
+    from_department: str
+    department: str
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class TicketSuspended(_LifecycleEvent):
+    """Waiting for the complainant (挂起): the SLA clocks pause."""
+
+    type: Literal["ticket.suspended"] = "ticket.suspended"
+    department: str
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class TicketResumed(_LifecycleEvent):
+    """Handling resumed after a suspension: the SLA clocks run again."""
+
+    type: Literal["ticket.resumed"] = "ticket.resumed"
+    department: str
+
+
+class TicketExtensionRequested(_LifecycleEvent):
+    """The department asked for more time (延期申请); a supervisor approves or rejects it."""
+
+    type: Literal["ticket.extension_requested"] = "ticket.extension_requested"
+    department: str
+    requested_resolution_due: AwareDatetime
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class TicketClosed(_LifecycleEvent):
+    """Closed after a satisfied revisit (or by a supervisor); all clocks stop."""
+
+    type: Literal["ticket.closed"] = "ticket.closed"
+    satisfaction: Literal["非常满意", "满意", "基本满意", "不满意"] | None = None
+
+
+class TicketReopened(_LifecycleEvent):
+    """Reopened after a dissatisfied revisit (重办) and dispatched again."""
+
+    type: Literal["ticket.reopened"] = "ticket.reopened"
+    round: int = Field(ge=1, description="1 for the first reopening.")
+    reason: str | None = Field(default=None, max_length=500)
+
+
 TicketEvent = Annotated[
     TicketReceived | TicketClassified | TicketDispatched | SlaWarning | SlaBreached
     | SlaEscalated | TicketUrged | TicketReplied | TicketRevisitRequested
     | TicketExtensionApproved | TicketInvalid | TicketLinked | TicketTriageRequired
-    | TicketMassIncident,
+    | TicketMassIncident | TicketSigned | TicketReturned | TicketTransferred | TicketSuspended
+    | TicketResumed | TicketExtensionRequested | TicketClosed | TicketReopened,
     Field(discriminator="type"),
 ]
 EVENT_ADAPTER: TypeAdapter[TicketEvent] = TypeAdapter(TicketEvent)
