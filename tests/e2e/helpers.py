@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Awaitable, Callable
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from pymongo import AsyncMongoClient
+
+from shared.topology import Topology
+from suqiu.stack import Stack, StackInfo
 
 T = TypeVar("T")
 
@@ -40,3 +46,20 @@ async def eventually(probe: Callable[[], Awaitable[T]], accept: Callable[[T], bo
 
 def mongo(url: str) -> AsyncMongoClient[dict[str, Any]]:
     return AsyncMongoClient(url, tz_aware=True)
+
+
+@contextlib.contextmanager
+def running_stack(run_dir: Path, amqp_url: str, mongo_url: str, prefix: str,
+                  **options: Any) -> Iterator[StackInfo]:
+    """All five services as processes in a fresh namespace; on exit they must stop with 0 and
+    the namespace's queues and exchanges are deleted."""
+    ns = prefix + uuid.uuid4().hex[:12]
+    st = Stack(run_dir, amqp_url=amqp_url, mongo_url=mongo_url, namespace=ns, mongo_db=ns,
+               **options)
+    info = st.start()
+    try:
+        yield info
+    finally:
+        codes = st.stop()
+        asyncio.run(Topology(ns).delete(amqp_url))
+    assert all(code == 0 for code in codes.values()), codes

@@ -4,7 +4,6 @@ classified from its simplified analysis text; an invalid order stops at intake."
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from collections.abc import Iterator
@@ -17,8 +16,8 @@ import pytest
 
 from shared.topology import Topology
 from suqiu.channel_client import wait_for_tickets
-from suqiu.stack import Stack, StackInfo
-from tests.e2e.helpers import eventually, metric_sum, mongo
+from suqiu.stack import StackInfo
+from tests.e2e.helpers import eventually, metric_sum, mongo, running_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -29,16 +28,8 @@ CHANNELS = {"hotline_call": "hotline", "web_form": "web", "wechat": "wechat", "e
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, amqp_url: str, mongo_url: str) -> Iterator[StackInfo]:
-    ns = "c" + uuid.uuid4().hex[:12]
-    st = Stack(tmp_path_factory.mktemp("channels"), amqp_url=amqp_url, mongo_url=mongo_url,
-               namespace=ns, mongo_db=ns)
-    info = st.start()
-    try:
+    with running_stack(tmp_path_factory.mktemp("channels"), amqp_url, mongo_url, "c") as info:
         yield info
-    finally:
-        codes = st.stop()
-        asyncio.run(Topology(ns).delete(amqp_url))
-    assert all(code == 0 for code in codes.values()), codes
 
 
 async def _publish(stack: StackInfo, messages: list[tuple[str, dict[str, Any]]]) -> None:

@@ -16,11 +16,10 @@ import httpx
 import pytest
 
 from shared.contracts import TicketReplied
-from shared.topology import Topology
 from suqiu.channel_client import ChannelPublisher, wait_for_tickets
 from suqiu.samples import SAMPLES, build_envelope
-from suqiu.stack import Stack, StackInfo
-from tests.e2e.helpers import eventually, metric_sum
+from suqiu.stack import StackInfo
+from tests.e2e.helpers import eventually, metric_sum, running_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -28,17 +27,9 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, amqp_url: str,
           mongo_url: str) -> Iterator[StackInfo]:
-    ns = "n" + uuid.uuid4().hex[:12]
-    st = Stack(tmp_path_factory.mktemp("stack"), amqp_url=amqp_url, mongo_url=mongo_url,
-               namespace=ns, mongo_db=ns, extra_env={
-                   "SUQIU_NOTIFIER_QUIET_START": "00:00", "SUQIU_NOTIFIER_QUIET_END": "00:00"})
-    info = st.start()
-    try:
+    with running_stack(tmp_path_factory.mktemp("stack"), amqp_url, mongo_url, "n", extra_env={
+                       "SUQIU_NOTIFIER_QUIET_START": "00:00", "SUQIU_NOTIFIER_QUIET_END": "00:00"}) as info:
         yield info
-    finally:
-        codes = st.stop()
-        asyncio.run(Topology(ns).delete(amqp_url))
-    assert all(code == 0 for code in codes.values()), codes
 
 
 async def _publish_event(stack: StackInfo, event: TicketReplied) -> None:

@@ -3,7 +3,6 @@ server, fed exactly as channel systems feed them."""
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import re
@@ -18,8 +17,8 @@ import pytest
 from shared.topology import Topology
 from suqiu.channel_client import ChannelPublisher, wait_for_tickets
 from suqiu.samples import SAMPLES, build_envelope
-from suqiu.stack import Stack, StackInfo
-from tests.e2e.helpers import eventually, metric_sum, mongo
+from suqiu.stack import StackInfo
+from tests.e2e.helpers import eventually, metric_sum, mongo, running_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -27,20 +26,12 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, amqp_url: str,
           mongo_url: str) -> Iterator[StackInfo]:
-    ns = "e" + uuid.uuid4().hex[:12]
-    st = Stack(tmp_path_factory.mktemp("stack"), amqp_url=amqp_url, mongo_url=mongo_url,
-               namespace=ns, mongo_db=ns, extra_env={
-                   "SUQIU_LOG_LEVEL": "DEBUG",
-                   # An empty quiet window: receipts are sent at once whatever the hour
-                   # (quiet hours are tested with an injected clock in test_notifier_*).
-                   "SUQIU_NOTIFIER_QUIET_START": "00:00", "SUQIU_NOTIFIER_QUIET_END": "00:00"})
-    info = st.start()
-    try:
+    with running_stack(tmp_path_factory.mktemp("stack"), amqp_url, mongo_url, "e", extra_env={
+                       "SUQIU_LOG_LEVEL": "DEBUG",
+                       # An empty quiet window: receipts are sent at once whatever the hour
+                       # (quiet hours are tested with an injected clock in test_notifier_*).
+                       "SUQIU_NOTIFIER_QUIET_START": "00:00", "SUQIU_NOTIFIER_QUIET_END": "00:00"}) as info:
         yield info
-    finally:
-        codes = st.stop()
-        asyncio.run(Topology(ns).delete(amqp_url))
-    assert all(code == 0 for code in codes.values()), codes
 
 
 _PEOPLE = itertools.count(1)

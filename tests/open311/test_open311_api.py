@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from typing import Any
@@ -15,9 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.topology import Topology
-from suqiu.stack import Stack, StackInfo
-from tests.e2e.helpers import mongo
+from suqiu.stack import StackInfo
+from tests.e2e.helpers import mongo, running_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -28,19 +26,11 @@ PHONE = "13955556789"
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, amqp_url: str, mongo_url: str) -> Iterator[StackInfo]:
-    ns = "o" + uuid.uuid4().hex[:12]
-    st = Stack(tmp_path_factory.mktemp("open311"), amqp_url=amqp_url, mongo_url=mongo_url,
-               namespace=ns, mongo_db=ns, extra_env={
-                   "SUQIU_INTAKE_OPEN311_API_KEYS": f"other-key,{API_KEY}",
-                   "SUQIU_INTAKE_OPERATOR_KEYS": OPERATOR_KEY,
-                   "SUQIU_INTAKE_OPEN311_WAIT_S": "10"})
-    info = st.start()
-    try:
+    with running_stack(tmp_path_factory.mktemp("open311"), amqp_url, mongo_url, "o", extra_env={
+                       "SUQIU_INTAKE_OPEN311_API_KEYS": f"other-key,{API_KEY}",
+                       "SUQIU_INTAKE_OPERATOR_KEYS": OPERATOR_KEY,
+                       "SUQIU_INTAKE_OPEN311_WAIT_S": "10"}) as info:
         yield info
-    finally:
-        codes = st.stop()
-        asyncio.run(Topology(ns).delete(amqp_url))
-    assert all(code == 0 for code in codes.values()), codes
 
 
 @pytest.fixture(scope="module")
