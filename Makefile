@@ -1,5 +1,5 @@
 # The README's commands. Each target bootstraps what it needs (scripts/bootstrap.sh).
-.PHONY: bootstrap demo up down test bench lint asyncapi
+.PHONY: bootstrap demo up down test bench bench-sla lint asyncapi
 VENV := .venv/bin
 
 bootstrap:
@@ -20,6 +20,9 @@ test: bootstrap  ## the whole test suite against real RabbitMQ and a real Mongo-
 
 bench: bootstrap  ## throughput and latency of the running pipeline (see README: Benchmark)
 	$(VENV)/suqiu bench
+
+bench-sla: bootstrap  ## SLA timers: open orders loaded, due timers fired by 3 replicas (docs/sla.md)
+	$(VENV)/suqiu bench-sla $(BENCH_SLA_ARGS)
 
 lint: bootstrap
 	$(VENV)/ruff check shared services suqiu tests

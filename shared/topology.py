@@ -2,6 +2,7 @@
 
     channel systems --intake.<channel>--> [<ns>.intake]  (topic) --> <ns>.intake.work
     services        --<event type>-----> [<ns>.events]  (topic) --> <ns>.<service>.work
+    department systems --command.<service>--> [<ns>.intake] (topic) --> <ns>.<service>.work
     every work queue --dead letters----> [<ns>.dlx]     (direct, key = work queue) --> <ns>.<service>.dlq
 
 Work queues are quorum queues with a delivery limit; a message that keeps failing is
@@ -16,18 +17,25 @@ from dataclasses import dataclass, field
 from faststream.rabbit import ExchangeType, RabbitExchange, RabbitQueue
 from faststream.rabbit.schemas.queue import QueueType
 
-__all__ = ["SERVICES", "Topology", "WorkQueue"]
+__all__ = ["COMMAND_BINDINGS", "SERVICES", "Topology", "WorkQueue"]
 
 SERVICES: tuple[str, ...] = ("intake", "classifier", "dispatcher", "sla_monitor", "notifier")
 
 # Which event types each service's work queue receives from the events exchange.
 EVENT_BINDINGS: dict[str, tuple[str, ...]] = {
     "classifier": ("ticket.received",),
-    "dispatcher": ("ticket.classified",),
-    "sla_monitor": ("ticket.dispatched",),
+    "dispatcher": ("ticket.classified", "ticket.mass_incident"),
+    "sla_monitor": ("ticket.dispatched", "ticket.signed", "ticket.returned", "ticket.transferred",
+                    "ticket.suspended", "ticket.resumed", "ticket.extension_approved",
+                    "ticket.replied", "ticket.closed", "ticket.reopened"),
     "notifier": ("ticket.received", "ticket.dispatched", "sla.warning", "sla.breached",
                  "sla.escalated", "ticket.urged", "ticket.replied", "ticket.revisit_requested",
                  "ticket.extension_approved", "ticket.invalid", "ticket.linked"),
+}
+
+# Commands from department systems: published to the intake exchange with these routing keys.
+COMMAND_BINDINGS: dict[str, tuple[str, ...]] = {
+    "dispatcher": ("command.dispatcher",),
 }
 
 
@@ -40,6 +48,7 @@ class WorkQueue:
     dlq: str
     exchange: str
     binding_keys: tuple[str, ...] = field(default_factory=tuple)
+    command_keys: tuple[str, ...] = field(default_factory=tuple)
 
 
 @dataclass(frozen=True)
@@ -76,7 +85,8 @@ class Topology:
             return WorkQueue(service, name, f"{self.namespace}.{service}.dlq",
                              self.intake_exchange, ("intake.*",))
         return WorkQueue(service, name, f"{self.namespace}.{service}.dlq",
-                         self.events_exchange, EVENT_BINDINGS[service])
+                         self.events_exchange, EVENT_BINDINGS[service],
+                         COMMAND_BINDINGS.get(service, ()))
 
     def work_queues(self) -> list[WorkQueue]:
         return [self.work_queue(s) for s in SERVICES]
@@ -149,6 +159,8 @@ class Topology:
                                                     arguments=spec.arguments)
                 for key in wq.binding_keys:
                     await queue.bind(declared[wq.exchange], routing_key=key)
+                for key in wq.command_keys:
+                    await queue.bind(declared[self.intake_exchange], routing_key=key)
                 dlq = await channel.declare_queue(wq.dlq, durable=True,
                                                   arguments=self.dlq_spec(wq).arguments)
                 await dlq.bind(declared[self.dead_letter_exchange], routing_key=wq.name)

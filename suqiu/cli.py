@@ -109,6 +109,32 @@ def bench(
                                replicas=counts, use_running=use_running, json_out=json_out))
 
 
+@app.command("bench-sla")
+def bench_sla(
+    orders: Annotated[int, typer.Option(help="open orders loaded before the stream")] = 1_000_000,
+    due: Annotated[int, typer.Option(help="due timers streamed while the replicas run")] = 3000,
+    rate: Annotated[float, typer.Option(help="due timers per second")] = 50.0,
+    replicas: Annotated[int, typer.Option(help="SLA monitor replica processes")] = 3,
+    batch: Annotated[int, typer.Option(help="insert_many batch of the load")] = 5000,
+    scan_interval: Annotated[float, typer.Option(help="scanner interval, seconds")] = 0.25,
+    claim_batch: Annotated[int, typer.Option(help="timers claimed per scan")] = 200,
+    lease: Annotated[float, typer.Option(help="claim lease, seconds")] = 30.0,
+    lead: Annotated[float, typer.Option(help="a streamed timer is due this long after insert")
+                    ] = 2.0,
+    drain: Annotated[float, typer.Option(help="seconds to wait for the last timers")] = 60.0,
+    json_out: Annotated[Path | None, typer.Option(help="also write the figures as JSON")] = None,
+) -> None:
+    """SLA timers at scale: load open orders, stream due timers, report lag and duplicates."""
+    from suqiu.bench_sla import run_bench_sla
+
+    if orders < 0 or due < 1 or rate <= 0 or replicas < 1 or batch < 1:
+        raise typer.BadParameter("--orders >= 0, --due >= 1, --rate > 0, --replicas >= 1")
+    raise typer.Exit(run_bench_sla(RUN_DIR / "bench-sla", orders=orders, due=due, rate=rate,
+                                   replicas=replicas, batch=batch, scan_interval=scan_interval,
+                                   claim_batch=claim_batch, lease=lease, lead=lead, drain=drain,
+                                   json_out=json_out))
+
+
 @app.command("sms-sandbox")
 def sms_sandbox(port: Annotated[int, typer.Option()],
                 outbox: Annotated[Path, typer.Option()]) -> None:

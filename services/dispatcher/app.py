@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from services.dispatcher.auth import load_credentials
 from services.dispatcher.handlers import DispatcherHandler, register
+from services.dispatcher.http_api import DispatcherHttpApi
+from services.dispatcher.lifecycle import Policy
 from services.dispatcher.metrics import DispatcherMetrics
-from services.dispatcher.repository import TicketSteps
+from services.dispatcher.routing import load_routing
+from services.dispatcher.service import Lifecycle
 from services.dispatcher.settings import DispatcherSettings
 from shared.catalogue import load_catalogue
 from shared.runtime import ServiceParts, ServiceRuntime
@@ -18,7 +22,16 @@ def create_runtime(common: CommonSettings | None = None,
     settings = settings or DispatcherSettings()
     parts = ServiceParts.build("dispatcher", common)
     catalogue = load_catalogue(parts.common.catalogue_path)
-    handler = DispatcherHandler(TicketSteps(parts.store, parts.publisher), catalogue,
-                                DispatcherMetrics(parts.registry))
-    register(parts.consumer, parts.broker, parts.topology, handler, settings.prefetch)
-    return parts.runtime(settings.http_port)
+    rules = load_routing(settings.routing_path, catalogue)  # validated: a typo stops start-up
+    policy = Policy(catalogue, revisit_days=settings.revisit_days,
+                    max_dissatisfied=settings.max_dissatisfied,
+                    ladder=tuple(settings.escalation_ladder))
+    secret = settings.credentials.get_secret_value() if settings.credentials else None
+    credentials = load_credentials(secret, settings.credentials_file,
+                                   {d.id for d in catalogue.departments})
+    metrics = DispatcherMetrics(parts.registry)
+    lifecycle = Lifecycle(parts.store, parts.publisher, policy, rules, metrics)
+    register(parts.consumer, parts.broker, parts.topology, DispatcherHandler(lifecycle),
+             settings.prefetch)
+    api = DispatcherHttpApi(lifecycle, credentials, metrics, settings.inbox_limit)
+    return parts.runtime(settings.http_port, routes=api.routes())

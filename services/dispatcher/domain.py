@@ -1,54 +1,38 @@
-"""Pure dispatch rules: who gets the order, with which deadlines."""
+"""Pure dispatch rules: who gets the order, with which deadlines (first dispatch).
+
+The rest of the work-order lifecycle is the state machine in `lifecycle.py`.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from pydantic import BaseModel
+
+from services.dispatcher.lifecycle import Policy, dispatched_event, route_order
+from services.dispatcher.routing import RoutingRules, resolve
 from shared.catalogue import Catalogue
-from shared.contracts import Dispatch, HistoryEntry, TicketDispatched, TicketStatus, WorkOrder
-from shared.sla import deadlines_for
+from shared.contracts import TicketStatus, WorkOrder
 
-__all__ = ["dispatch", "dispatched_event", "route"]
-
-
-def route(order: WorkOrder, catalogue: Catalogue) -> str:
-    """The lead department: the classifier's choice when the catalogue knows it, else triage."""
-    c = order.classification
-    if c is None:
-        raise ValueError("cannot route an unclassified order")
-    known = {d.id for d in catalogue.departments}
-    return c.department if c.department in known else catalogue.triage_department
+__all__ = ["dispatch", "dispatch_with_events", "dispatched_event", "route"]
 
 
-def dispatch(order: WorkOrder, catalogue: Catalogue, now: datetime) -> WorkOrder:
-    """classified -> dispatched: assign the department and stamp the SLA deadlines."""
+def route(order: WorkOrder, catalogue: Catalogue, rules: RoutingRules | None = None) -> str:
+    """The lead department: a routing rule, else the classifier's choice, else triage."""
+    return resolve(order, rules or RoutingRules(), catalogue).lead
+
+
+def dispatch_with_events(order: WorkOrder, catalogue: Catalogue, now: datetime,
+                         rules: RoutingRules | None = None,
+                         policy: Policy | None = None) -> tuple[WorkOrder, list[BaseModel]]:
+    """classified -> dispatched (or triage), with the events to publish."""
     if order.status is not TicketStatus.CLASSIFIED or order.classification is None:
         raise ValueError(f"cannot dispatch a ticket in status {order.status}")
-    dept = catalogue.department(route(order, catalogue))
-    sla = deadlines_for(order.classification.severity, now, catalogue.sla)
-    entry = HistoryEntry(at=now, actor="dispatcher", action="dispatch",
-                         from_status=order.status, to_status=TicketStatus.DISPATCHED,
-                         note=f"-> {dept.id}")
-    return order.model_copy(update={
-        "status": TicketStatus.DISPATCHED,
-        "dispatch": Dispatch(department=dept.id, department_name=dept.name, dispatched_at=now),
-        "sla": sla,
-        "updated_at": now,
-        "version": order.version + 1,
-        "history": [*order.history, entry],
-    })
+    r = resolve(order, rules or RoutingRules(), catalogue)
+    return route_order(order, r, policy or Policy(catalogue), now)
 
 
-def dispatched_event(order: WorkOrder) -> TicketDispatched:
-    d, s, c = order.dispatch, order.sla, order.classification
-    assert d is not None and s is not None and c is not None
-    return TicketDispatched(
-        event_id=f"{order.ticket_no}:dispatched",
-        ticket_no=order.ticket_no,
-        occurred_at=d.dispatched_at,
-        intake_at=order.received_at,
-        department=d.department,
-        severity=c.severity,
-        sign_for_due=s.sign_for_due,
-        resolution_due=s.resolution_due,
-    )
+def dispatch(order: WorkOrder, catalogue: Catalogue, now: datetime,
+             rules: RoutingRules | None = None) -> WorkOrder:
+    """classified -> dispatched: assign the department and stamp the SLA deadlines."""
+    return dispatch_with_events(order, catalogue, now, rules)[0]

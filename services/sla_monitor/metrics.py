@@ -11,8 +11,15 @@ class SlaMetrics:
             "suqiu_sla_timers_scheduled_total", "SLA timers scheduled, by step and kind.",
             ["step", "kind"], registry=registry)
         self.fired = Counter(
-            "suqiu_sla_events_total", "SLA warnings and breaches announced, by step and department.",
-            ["kind", "step", "department"], registry=registry)
+            "suqiu_sla_events_total",
+            "SLA timers fired (warning, breach, escalation, urge, upgrade), by step, department "
+            "and severity.",
+            ["kind", "step", "department", "severity"], registry=registry)
+        self.timers = Counter(
+            "suqiu_sla_timers_total",
+            "Timer outcomes: claimed, fired, retried (claimed again after a lost lease), "
+            "superseded (recomputed away).",
+            ["outcome"], registry=registry)
         self.lag = Histogram(
             "suqiu_sla_fire_lag_seconds", "Firing lag: fired time minus the timer's due time.",
             buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300), registry=registry)

@@ -48,3 +48,12 @@ class TicketStatus(StrEnum):
     CLASSIFIED = "classified"
     TRIAGE = "triage"
     DISPATCHED = "dispatched"
+    # The dispatcher's work-order lifecycle (DOMAIN.md steps 5-11).
+    SIGNED = "signed"
+    IN_PROGRESS = "in_progress"
+    SUSPENDED = "suspended"
+    EXTENSION_REQUESTED = "extension_requested"
+    REPLIED = "replied"
+    FEEDBACK_GIVEN = "feedback_given"
+    CLOSED = "closed"
+    ARCHIVED = "archived"

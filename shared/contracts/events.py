@@ -20,6 +20,7 @@ __all__ = [
     "SlaWarning",
     "TicketClassified",
     "TicketDispatched",
+    "TicketEscalated",
     "TicketEvent",
     "TicketExtensionApproved",
     "TicketInvalid",
@@ -115,8 +116,11 @@ class TicketDispatched(_Event):
     resolution_due: AwareDatetime
 
 
+SlaStep = Literal["sign_for", "resolution", "first_response", "revisit"]
+
+
 class _SlaEvent(_Event):
-    step: Literal["sign_for", "resolution"]
+    step: SlaStep
     department: str
     due_at: AwareDatetime
     lateness_seconds: float = Field(description="Negative before the deadline (warnings).")
@@ -138,11 +142,12 @@ class SlaEscalated(_Event):
     """A late step was escalated to the next level (市 -> 省 -> 总部); its supervisor is told."""
 
     type: Literal["sla.escalated"] = "sla.escalated"
-    step: Literal["sign_for", "resolution"]
+    step: SlaStep
     department: str
     escalated_to: str = Field(description="Department id of the level that now supervises.")
     level: int = Field(ge=1, description="1 for the first escalation, 2 for the next, ...")
     due_at: AwareDatetime
+    lateness_seconds: float | None = Field(default=None, description="Time past the deadline.")
 
 
 class TicketUrged(_Event):
@@ -257,12 +262,24 @@ class TicketReopened(_LifecycleEvent):
     reason: str | None = Field(default=None, max_length=500)
 
 
+class TicketEscalated(_LifecycleEvent):
+    """The order was escalated up the ladder (升级: 市 -> 省 -> 总部), e.g. after two
+    dissatisfied revisits or by a supervisor; the supervising level is told."""
+
+    type: Literal["ticket.escalated"] = "ticket.escalated"
+    department: str
+    escalated_to: str = Field(description="Department id of the level that now supervises.")
+    level: int = Field(ge=1)
+    reason: str | None = Field(default=None, max_length=500)
+
+
 TicketEvent = Annotated[
     TicketReceived | TicketClassified | TicketDispatched | SlaWarning | SlaBreached
     | SlaEscalated | TicketUrged | TicketReplied | TicketRevisitRequested
     | TicketExtensionApproved | TicketInvalid | TicketLinked | TicketTriageRequired
     | TicketMassIncident | TicketSigned | TicketReturned | TicketTransferred | TicketSuspended
-    | TicketResumed | TicketExtensionRequested | TicketClosed | TicketReopened,
+    | TicketResumed | TicketExtensionRequested | TicketClosed | TicketReopened
+    | TicketEscalated,
     Field(discriminator="type"),
 ]
 EVENT_ADAPTER: TypeAdapter[TicketEvent] = TypeAdapter(TicketEvent)

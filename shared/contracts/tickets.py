@@ -90,6 +90,9 @@ class HistoryEntry(_Doc):
     from_status: TicketStatus | None = None
     to_status: TicketStatus
     note: str | None = None
+    # Added by the dispatcher's lifecycle (optional, so older documents still load).
+    role: str | None = Field(default=None, description="department | supervisor | operator | system")
+    reason: str | None = None
 
 
 class RecordedContent(Content):
@@ -146,6 +149,8 @@ class WorkOrder(_Doc):
         default=None, description="Pseudonymous key of the complainant (hash of phone or account).")
     promised_by: datetime | None = Field(
         default=None, description="The receipt's promised time limit for the first answer.")
+    lifecycle: dict[str, Any] | None = Field(
+        default=None, description="The dispatcher's lifecycle state (services/dispatcher/lifecycle.py).")
 
     def to_document(self) -> dict[str, Any]:
         """The Mongo document: `_id` is the ticket number."""

@@ -60,12 +60,13 @@ def test_history_entry_appended_and_version_incremented() -> None:
     assert before.status is TicketStatus.CLASSIFIED  # the input is not mutated
 
 
-def test_unknown_department_is_routed_to_triage() -> None:
+def test_unknown_department_waits_in_the_triage_queue() -> None:
     order = _classified(department="no_such_bureau")
     assert route(order, CAT) == "triage"
     after = dispatch(order, CAT, NOW)
-    assert after.dispatch is not None
-    assert (after.dispatch.department, after.dispatch.department_name) == ("triage", "人工分拨席")
+    assert after.status is TicketStatus.TRIAGE
+    assert after.dispatch is None
+    assert after.history[-1].action == "triage"
 
 
 @pytest.mark.parametrize("status", [TicketStatus.RECEIVED, TicketStatus.DISPATCHED])

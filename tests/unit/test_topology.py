@@ -46,6 +46,15 @@ def test_notifier_hears_receipts_dispatches_and_sla_events() -> None:
                          "ticket.invalid", "ticket.linked"}
 
 
+def test_dispatcher_hears_classified_mass_incidents_and_department_commands() -> None:
+    wq = Topology(namespace="ns").work_queue("dispatcher")
+    assert set(wq.binding_keys) == {"ticket.classified", "ticket.mass_incident"}
+    assert wq.command_keys == ("command.dispatcher",)
+    assert Topology(namespace="ns").work_queue("intake").command_keys == ()
+    # the intake queue's own binding cannot catch commands
+    assert not any(k.startswith("command") for k in Topology().work_queue("intake").binding_keys)
+
+
 def test_unknown_service_is_rejected() -> None:
     with pytest.raises(ValueError, match="unknown service"):
         Topology().work_queue("billing")
