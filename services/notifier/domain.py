@@ -25,9 +25,9 @@ from shared.contracts import (
     TicketDispatched,
     TicketEvent,
     TicketExtensionApproved,
+    TicketInvalid,
     TicketReplied,
     TicketRevisitRequested,
-    TicketInvalid,
     TicketUrged,
     WorkOrder,
 )
