@@ -99,6 +99,10 @@ def run_demo(run_dir: Path, count: int = 24, timeout: float = 120.0) -> int:
             console.print("One receipt SMS as the gateway received it (phone masked here):")
             sample = json.loads(sms_lines[0])
             console.print(f"  to {sample['to'][:3]}****{sample['to'][-4:]}: {sample['text']}")
+        if any(n.get("state") == "held" for n in notes):
+            console.print("Receipts marked [bold]held[/bold] fall in the quiet hours (22:00-08:00 "
+                          "Asia/Shanghai): the notifier stores them and sends them at 08:00. "
+                          "SUQIU_NOTIFIER_QUIET_START/END change the window.")
         missing = len(envelopes) - len(found)
         console.print(f"{len(found)}/{len(envelopes)} dispatched, {len(notes)} receipts recorded, "
                       f"{len(sms_lines)} SMS accepted by the sandbox gateway.")
