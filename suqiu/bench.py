@@ -75,6 +75,7 @@ Phase 2, paced, and phase 3, full speed
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import math
 import os
@@ -281,6 +282,9 @@ async def measure_ceiling(amqp_url: str, namespace: str, n: int) -> CeilingResul
 
 
 # --- phases 2 and 3 ---------------------------------------------------------------------
+_PHASE_ROUNDS = itertools.count(1, 300)  # room for 300 x len(SAMPLES) complaints a phase
+
+
 class _StampingPublisher(ChannelPublisher):
     """Builds each envelope the moment it is published, so received_at is the publish time.
 
@@ -291,13 +295,17 @@ class _StampingPublisher(ChannelPublisher):
     def __init__(self, amqp_url: str, namespace: str, run_id: str) -> None:
         super().__init__(amqp_url, namespace)
         self.run_id = run_id
+        self.first_round = next(_PHASE_ROUNDS)
         self.received: dict[str, datetime] = {}
         self.confirm_s: dict[str, float] = {}
 
     async def publish(self, envelope: dict[str, Any], *, body: bytes | None = None,
                       message_id: str | None = None) -> None:
         seq = int(envelope["seq"])
-        real = build_envelope(SAMPLES[(seq - 1) % len(SAMPLES)], seq=seq, run_id=self.run_id,
+        # Each phase's complaints come from people of its own: build_envelope gives every
+        # round over SAMPLES other phones, and intake links a person's repeat within 24 h.
+        real = build_envelope(SAMPLES[(seq - 1) % len(SAMPLES)],
+                              seq=seq + self.first_round * len(SAMPLES), run_id=self.run_id,
                               now=datetime.now(UTC))
         key = _intake_key(real)
         self.received[key] = datetime.fromisoformat(real["received_at"])

@@ -126,12 +126,19 @@ class Lifecycle:
     async def merge(self, event: TicketMassIncident) -> str:
         """Merge a mass-incident cluster under its master order (idempotent)."""
         members = list(dict.fromkeys([event.master_ticket_no, *event.members]))
-        changed = await self._update(event.master_ticket_no, lambda lc: lc.update(
-            members=list(dict.fromkeys([*lc.get("members", []), *members]))))
+        # Every growth of a cluster repeats its whole member list: touch only the members the
+        # master does not hold yet, so a cluster of n orders costs O(n) writes, not O(n^2).
+        # Members are marked before the master records them, so a crash in between is
+        # repaired by the redelivery.
+        master = await self.store.get_ticket(event.master_ticket_no)
+        known = set(lifecycle_of(master).members) if master is not None else set()
+        changed = False
         for no in members:
-            if no != event.master_ticket_no:
+            if no != event.master_ticket_no and no not in known:
                 changed |= await self._update(no, lambda lc: lc.update(
                     master=event.master_ticket_no))
+        changed |= await self._update(event.master_ticket_no, lambda lc: lc.update(
+            members=list(dict.fromkeys([*lc.get("members", []), *members]))))
         if changed:
             self._metrics.mass_merged.inc()
         return "ok" if changed else "duplicate"
