@@ -61,7 +61,7 @@ class BusinessCalendar:
             try:
                 return bool(chinese_calendar.is_workday(day))
             except NotImplementedError:
-                pass
+                pass  # a year the package does not know and no override covers: plain weekdays
         return day.weekday() < 5
 
     def _day_periods(self, day: date) -> list[tuple[datetime, datetime]]:
