@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["FieldError", "PermanentError", "field_errors_from_pydantic"]
+__all__ = ["ConfigError", "FieldError", "PermanentError", "field_errors_from_pydantic"]
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,19 @@ class PermanentError(Exception):
         super().__init__(reason)
         self.reason = reason
         self.errors = errors or []
+
+
+class ConfigError(Exception):
+    """A start-up or configuration problem: which setting or file, and what is wrong with it.
+
+    Services turn it into one JSON log line and exit code 3; the CLI into one line on stderr
+    and exit code 2. `source` names the environment variable or the file path.
+    """
+
+    def __init__(self, source: str, problem: str) -> None:
+        super().__init__(f"{source}: {problem}")
+        self.source = source
+        self.problem = problem
 
 
 def field_errors_from_pydantic(exc: object) -> list[FieldError]:
