@@ -13,6 +13,8 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from shared.resources import default_config
+
 __all__ = [
     "Catalogue",
     "CatalogueError",
@@ -140,7 +142,7 @@ class Catalogue(_Cfg):
 @lru_cache(maxsize=8)
 def load_catalogue(path: Path | None = None) -> Catalogue:
     """Read and validate a catalogue; CatalogueError says which entry is wrong."""
-    path = path or REPO_ROOT / "deploy/config/catalogue.yaml"
+    path = path or default_config("catalogue.yaml")
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:

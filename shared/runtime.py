@@ -27,10 +27,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from shared.errors import ConfigError
 from shared.logging import configure_logging
 from shared.messaging import EventPublisher, ReliableConsumer
 from shared.metrics import ConsumerMetrics, new_registry, prometheus_middleware
 from shared.settings import CommonSettings
+from shared.startup import log_startup_failure, one_line, where
 from shared.store import Store
 from shared.topology import Topology
 
@@ -67,9 +69,19 @@ class ServiceRuntime:
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _: Starlette | None = None) -> AsyncIterator[None]:
-        await self._start_store()
-        await self.broker.connect()
-        await self.topology.declare(self.settings.amqp_url)
+        try:
+            with _quiet("aiormq", "aio_pika"):  # a refused connect is reported once, below
+                await self.broker.connect()
+            await self.topology.declare(self.settings.amqp_url)
+        except Exception as exc:
+            raise ConfigError("AMQP_URL", f"broker not reachable or refused the topology at "
+                              f"{where(self.settings.amqp_url)}: {type(exc).__name__}: "
+                              f"{one_line(str(exc))}") from exc
+        try:
+            await self._start_store()
+        except Exception as exc:
+            raise ConfigError("MONGO_URL", f"store not reachable at {where(self.settings.mongo_url)}"
+                              f": {type(exc).__name__}") from exc
         await self.broker.start()
         tasks = [asyncio.create_task(job(), name=f"{self.name}-bg") for job in self.background]
         self.ready = True
@@ -141,10 +153,49 @@ class _CleanExitServer(uvicorn.Server):
         self._captured_signals.clear()
 
 
+@contextlib.contextmanager
+def _quiet(*loggers: str) -> Any:
+    saved = [(logging.getLogger(n), logging.getLogger(n).level) for n in loggers]
+    for logger, _ in saved:
+        logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for logger, level in saved:
+            logger.setLevel(level)
+
+
+class _StartupGuard:
+    """A failed lifespan start-up is one JSON log line (then exit 3), not a traceback."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "lifespan":
+            return await self.app(scope, receive, send)
+
+        async def quiet_send(message: dict[str, Any]) -> None:
+            if message["type"] == "lifespan.startup.failed":
+                message = {**message, "message": ""}  # Starlette puts the traceback there
+            await send(message)
+
+        try:
+            await self.app(scope, receive, quiet_send)
+        except Exception as exc:
+            log_startup_failure(log, exc)
+
+
+class _DropStartupFailed(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != "Application startup failed. Exiting."
+
+
 def serve_asgi(app: Any, host: str, port: int, *, graceful_timeout: float = 20.0) -> None:
     """Serve an ASGI app until SIGTERM/SIGINT; exit 3 when start-up failed."""
+    logging.getLogger("uvicorn.error").addFilter(_DropStartupFailed())
     server = _CleanExitServer(uvicorn.Config(
-        app, host=host, port=port, log_config=None, access_log=False, lifespan="on",
+        _StartupGuard(app), host=host, port=port, log_config=None, access_log=False, lifespan="on",
         timeout_graceful_shutdown=int(graceful_timeout)))
     server.run()
     if not server.started:

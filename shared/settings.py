@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.resources import default_config
+
 __all__ = ["REPO_ROOT", "CommonSettings"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -37,9 +39,9 @@ class CommonSettings(BaseSettings):
     delivery_limit: int = Field(default=5, ge=1, le=100)
     http_host: str = Field(default="127.0.0.1", description="Address the HTTP port binds to.")
     graceful_timeout: float = Field(default=20.0, gt=0)
-    log_level: str = "INFO"
+    log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")
     timezone: str = "Asia/Shanghai"
     catalogue_path: Path = Field(
-        default=REPO_ROOT / "deploy/config/catalogue.yaml",
+        default_factory=lambda: default_config("catalogue.yaml"),
         description="The operator's catalogue (departments, categories, regions, SLA).",
     )

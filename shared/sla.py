@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from shared.calendar import BusinessCalendar
 from shared.catalogue import SlaPolicy
 from shared.contracts import Severity, SlaDeadlines
+from shared.resources import default_config
 
 __all__ = [
     "STEPS",
@@ -38,7 +39,7 @@ __all__ = [
 STEPS: tuple[str, ...] = ("sign_for", "first_response", "resolution", "revisit")
 Basis = Literal["calendar", "working"]
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_POLICY_PATH = REPO_ROOT / "deploy" / "config" / "sla.yaml"
+DEFAULT_POLICY_PATH = default_config("sla.yaml")
 
 
 def add_hours(start: datetime, hours: float) -> datetime:

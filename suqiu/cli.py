@@ -2,21 +2,40 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from shared.errors import ConfigError
 from shared.topology import SERVICES
 from suqiu.dlq import dlq_app
 
 __all__ = ["main"]
 
-app = typer.Typer(no_args_is_help=True, add_completion=False,
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="suqiu (诉求): complaint and appeal pipeline.")
 RUN_DIR = Path(os.environ.get("SUQIU_RUN_DIR", ".run"))
+SERVICES_PACKAGE = "services"  # where `suqiu run <service>` finds services/<service>/app.py
+_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 app.add_typer(dlq_app, name="dlq")
+
+
+def _version(value: bool) -> None:
+    if value:
+        from shared.resources import suqiu_version
+
+        typer.echo(f"suqiu {suqiu_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+          ) -> None:
+    """suqiu (诉求): complaint and appeal pipeline."""
 
 
 @app.command()
@@ -24,13 +43,23 @@ def run(service: Annotated[str, typer.Argument(help=" | ".join(SERVICES))]) -> N
     """Run one service in the foreground until SIGTERM."""
     if service not in SERVICES:
         raise typer.BadParameter(f"unknown service {service!r}; one of {', '.join(SERVICES)}")
-    from shared.logging import configure_logging
+    import importlib
+
+    from shared.logging import configure_logging, get_logger
     from shared.settings import CommonSettings
+    from shared.startup import log_startup_failure
 
     # JSON logs from the first line on: composition roots log while they build (models...).
-    configure_logging(service, CommonSettings().log_level)
-    module = __import__(f"services.{service}.app", fromlist=["create_runtime"])
-    module.create_runtime().serve()
+    # A bad SUQIU_LOG_LEVEL must not stop the error about it from being logged.
+    configure_logging(service, os.environ.get("SUQIU_LOG_LEVEL", "INFO").upper()
+                      if os.environ.get("SUQIU_LOG_LEVEL", "INFO").upper() in _LEVELS else "INFO")
+    try:
+        CommonSettings()
+        runtime = importlib.import_module(f"{SERVICES_PACKAGE}.{service}.app").create_runtime()
+    except Exception as exc:
+        log_startup_failure(get_logger("suqiu.run"), exc)
+        raise SystemExit(3) from None
+    runtime.serve()
 
 
 @app.command()
@@ -44,7 +73,7 @@ def up(
     state = RUN_DIR / "stack.json"
     if state.exists():
         raise typer.BadParameter(f"{state} exists: run `suqiu down` (make down) first")
-    counts = {k: int(v) for k, v in (r.split("=", 1) for r in replicas or [])}
+    counts = _replica_counts(replicas)
     info = Stack(RUN_DIR, namespace=os.environ.get("SUQIU_NAMESPACE", "suqiu"),
                  mongo_db=os.environ.get("SUQIU_MONGO_DB", "suqiu"), replicas=counts).start()
     info.save(state)
@@ -54,6 +83,17 @@ def up(
     for p in info.processes:
         port = f" http://127.0.0.1:{p.port}" if p.port else ""
         typer.echo(f"{p.name:<14} pid {p.pid:<7}{port}  log {p.log}")
+
+
+def _replica_counts(replicas: list[str] | None) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for item in replicas or []:
+        service, _, value = item.partition("=")
+        if service not in SERVICES or not value.isdigit() or int(value) < 1:
+            raise typer.BadParameter(f"{item!r}: expected service=N with service one of "
+                                     f"{', '.join(SERVICES)} and N >= 1", param_hint="--replicas")
+        counts[service] = int(value)
+    return counts
 
 
 @app.command()
@@ -96,13 +136,7 @@ def bench(
     """Broker ceiling, then intake->dispatched throughput and latency, paced and at full speed."""
     from suqiu.bench import run_bench
 
-    counts: dict[str, int] = {}
-    for item in replicas or []:
-        service, _, value = item.partition("=")
-        if service not in SERVICES or not value.isdigit() or int(value) < 1:
-            raise typer.BadParameter(f"{item!r}: expected service=N with service one of "
-                                     f"{', '.join(SERVICES)} and N >= 1")
-        counts[service] = int(value)
+    counts = _replica_counts(replicas)
     if n < 1 or rate <= 0:
         raise typer.BadParameter("--n must be >= 1 and --rate > 0")
     raise typer.Exit(run_bench(RUN_DIR / "bench", RUN_DIR / "stack.json", n=n, rate=rate,
@@ -150,7 +184,44 @@ _register_model_commands(app)
 
 
 def main() -> None:
-    app()
+    """Entry point: usage and configuration errors are one line on stderr and exit code 2."""
+    from shared.startup import as_config_error, one_line
+
+    for noisy in ("aiormq", "aio_pika"):  # their connect failures are reported once, below
+        logging.getLogger(noisy).setLevel(logging.CRITICAL)
+    try:
+        code = app(standalone_mode=False)
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        raise SystemExit(130) from None
+    except Exception as exc:
+        if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):  # click (typer) errors
+            ctx = getattr(exc, "ctx", None)
+            hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+            _fail(f"{one_line(exc.format_message())}{hint}")
+        err = as_config_error(exc) or _unreachable(exc)
+        if err is None:
+            raise
+        _fail(f"{err.source}: {err.problem}")
+    raise SystemExit(code if isinstance(code, int) else 0)
+
+
+def _fail(text: str) -> None:
+    typer.echo(f"suqiu: error: {text}", err=True)
+    raise SystemExit(2)
+
+
+def _unreachable(exc: BaseException) -> ConfigError | None:
+    """A broker or store that does not answer, named by its setting (never its credentials)."""
+    from shared.startup import one_line
+
+    names = {c.__name__ for c in type(exc).__mro__}
+    if names & {"AMQPConnectionError", "ConnectionError", "ConnectionRefusedError", "gaierror"}:
+        return ConfigError("AMQP_URL (--amqp-url)", f"broker not reachable: "
+                           f"{type(exc).__name__}: {one_line(str(exc))}")
+    if names & {"ServerSelectionTimeoutError", "AutoReconnect"}:
+        return ConfigError("MONGO_URL", f"store not reachable: {type(exc).__name__}")
+    return None
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared.settings import REPO_ROOT
+from shared.resources import default_config
 
 __all__ = ["DispatcherSettings"]
 
@@ -18,7 +18,7 @@ class DispatcherSettings(BaseSettings):
     http_port: int = Field(default=8103, ge=0, le=65535)
     prefetch: int = Field(default=32, ge=1, le=1000)
     routing_path: Path | None = Field(
-        default=REPO_ROOT / "deploy/config/routing.yaml",
+        default_factory=lambda: default_config("routing.yaml"),
         description="Routing rules (category x region x keywords -> departments).")
     revisit_days: float = Field(default=7, gt=0, description="Revisit due this long after a reply.")
     max_dissatisfied: int = Field(

@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared.settings import REPO_ROOT
+from shared.resources import default_config
 
 __all__ = ["NotifierSettings"]
 
@@ -18,7 +18,7 @@ class NotifierSettings(BaseSettings):
 
     http_port: int = Field(default=8105, ge=0, le=65535)
     prefetch: int = Field(default=32, ge=1, le=1000)
-    config_path: Path = Field(default=REPO_ROOT / "deploy/config/notifier.yaml",
+    config_path: Path = Field(default_factory=lambda: default_config("notifier.yaml"),
                               description="Department contacts, WeChat template ids, digests.")
     templates_dir: Path | None = Field(default=None, description="Operator template overrides.")
 

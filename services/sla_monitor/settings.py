@@ -5,9 +5,10 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.resources import default_config
+
 __all__ = ["SlaSettings"]
 
-_CONFIG = Path(__file__).resolve().parent.parent.parent / "deploy" / "config"
 
 
 class SlaSettings(BaseSettings):
@@ -27,11 +28,11 @@ class SlaSettings(BaseSettings):
         "(YAML); default: calendar-overrides.yaml next to the catalogue, else deploy/config/.")
 
     def resolve(self, name: str, explicit: Path | None, catalogue_path: Path) -> Path:
-        """The explicit path, else `name` next to the catalogue, else the repository's."""
+        """The explicit path, else `name` next to the catalogue, else the shipped default."""
         if explicit is not None:
             return explicit
         beside = Path(catalogue_path).parent / name
-        return beside if beside.exists() else _CONFIG / name
+        return beside if beside.exists() else default_config(name)
     timezone: str = Field(default="Asia/Shanghai")
     open_deadlines_interval_s: float = Field(
         default=15.0, ge=0, description="Refresh of suqiu_sla_open_deadlines (0: off); its "

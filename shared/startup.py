@@ -1,0 +1,119 @@
+"""Start-up failures as one clear line: which setting or file, and what is wrong with it.
+
+Services log it as one JSON line and exit 3; the `suqiu` command prints it on one line of
+stderr and exits 2. Library and driver errors are translated here, at the boundary, by the
+name of their class (shared does not import the services), into shared.errors.ConfigError.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings
+
+from shared.errors import ConfigError
+
+__all__ = ["as_config_error", "log_startup_failure", "one_line", "where"]
+
+# Errors the composition roots raise for a bad file, by class name -> the setting naming it.
+_SOURCES = {
+    "CatalogueError": "SUQIU_CATALOGUE_PATH",
+    "RoutingError": "SUQIU_DISPATCHER_ROUTING_PATH",
+    "AuthError": "SUQIU_DISPATCHER_CREDENTIALS / SUQIU_DISPATCHER_CREDENTIALS_FILE",
+    "NotifierConfigError": "SUQIU_NOTIFIER_CONFIG_PATH",
+    "TemplateProblem": "SUQIU_NOTIFIER_TEMPLATES_DIR",
+    "ModelError": "SUQIU_CLASSIFIER_MODEL_PATH",
+}
+_MAX = 600
+
+
+def one_line(text: str) -> str:
+    """Collapse whitespace and bound the length: a problem is one line of a log."""
+    text = " ".join(text.split())
+    return text if len(text) <= _MAX else text[: _MAX - 1] + "…"
+
+
+def where(url: str) -> str:
+    """host:port of a connection URL, never its credentials."""
+    try:
+        parts = urlsplit(url)
+        return f"{parts.hostname or '?'}:{parts.port or '-'}"
+    except ValueError:
+        return "an unparsable URL"
+
+
+def _summary(exc: ValidationError, names: dict[str, str] | None = None) -> tuple[list[str], str]:
+    """(fields, 'field: message; ...') without echoing input values (they may be secrets)."""
+    fields, parts = [], []
+    for err in exc.errors(include_input=False, include_url=False):
+        loc = [str(p) for p in err.get("loc", ())]
+        if names is not None and loc:
+            field = names.get(loc[0], loc[0])
+        else:
+            field = ".".join(loc) or "$"
+        fields.append(field)
+        parts.append(f"{field}: {err.get('msg', 'invalid')}")
+    return fields, "; ".join(parts)
+
+
+def _settings_class(title: str) -> type[BaseSettings] | None:
+    todo: list[type[BaseSettings]] = [BaseSettings]
+    while todo:
+        cls = todo.pop()
+        if cls.__name__ == title and cls is not BaseSettings:
+            return cls
+        todo.extend(cls.__subclasses__())
+    return None
+
+
+def _env_names(cls: type[BaseSettings]) -> dict[str, str]:
+    prefix = str(cls.model_config.get("env_prefix", ""))
+    out: dict[str, str] = {}
+    for name, info in cls.model_fields.items():
+        alias = info.validation_alias
+        out[name] = alias if isinstance(alias, str) else f"{prefix}{name}".upper()
+    return out
+
+
+def _from_validation(exc: ValidationError) -> ConfigError:
+    cls = _settings_class(exc.title)
+    if cls is None:
+        _, problem = _summary(exc)
+        return ConfigError(exc.title, one_line(problem))
+    fields, problem = _summary(exc, _env_names(cls))
+    return ConfigError(", ".join(dict.fromkeys(fields)), one_line(problem))
+
+
+def as_config_error(exc: BaseException) -> ConfigError | None:
+    """The ConfigError this start-up failure means, or None when it is not a configuration one."""
+    if isinstance(exc, ConfigError):
+        return exc
+    if isinstance(exc, ValidationError):
+        return _from_validation(exc)
+    for cls in type(exc).__mro__:
+        source = _SOURCES.get(cls.__name__)
+        if source is not None:
+            return ConfigError(source, _problem(exc))
+    if isinstance(exc, (FileNotFoundError, IsADirectoryError, PermissionError)):
+        return ConfigError(str(exc.filename or "file"), one_line(exc.strerror or str(exc)))
+    return None
+
+
+def _problem(exc: BaseException) -> str:
+    cause: Any = exc.__cause__
+    if isinstance(cause, ValidationError):
+        head = str(exc).split(": ", 1)[0]
+        return one_line(f"{head}: {_summary(cause)[1]}")
+    return one_line(str(exc))
+
+
+def log_startup_failure(log: Any, exc: BaseException) -> None:
+    """One JSON line: the setting or file and the problem; an unexpected error keeps its type."""
+    err = as_config_error(exc)
+    if err is not None:
+        log.error("startup_failed", setting=err.source, problem=err.problem)
+    else:
+        log.error("startup_failed", error=type(exc).__name__, problem=one_line(str(exc)),
+                  exc_info=exc)
