@@ -5,6 +5,7 @@ No Docker engine is needed: the file is parsed, not run."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -99,3 +100,79 @@ def test_prometheus_config_is_valid(tmp_path: Path) -> None:
     out = subprocess.run([promtool, "check", "config", str(tmp_path / "prometheus.yml")],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def _compose_variables() -> set[str]:
+    text = (DEPLOY / "compose.yaml").read_text(encoding="utf-8")
+    return set(re.findall(r"\$\{([A-Z_][A-Z0-9_]*)", text))
+
+
+def test_credentials_come_from_the_uncommitted_env_file() -> None:
+    text = (DEPLOY / "compose.yaml").read_text(encoding="utf-8")
+    assert "suqiu:suqiu@" not in text and ":-admin}" not in text
+    assert "loopback_users" not in (DEPLOY / "rabbitmq/rabbitmq.conf").read_text(encoding="utf-8")
+    example = dict(line.split("=", 1) for line in
+                   (DEPLOY / ".env.example").read_text(encoding="utf-8").splitlines()
+                   if line and not line.startswith("#"))
+    assert _compose_variables() <= set(example), _compose_variables() - set(example)
+    for name in _compose_variables():  # required, never a silent default
+        assert re.search(rf"\$\{{{name}:\?", text), name
+    ignored = subprocess.run(["git", "check-ignore", "-q", str(DEPLOY / ".env")], cwd=DEPLOY)
+    assert ignored.returncode == 0, "deploy/.env must be ignored by git"
+    ignored = subprocess.run(["git", "check-ignore", "-q", str(DEPLOY / ".env.example")], cwd=DEPLOY)
+    assert ignored.returncode == 1, "deploy/.env.example must be committed"
+
+
+def test_mongo_authenticates_and_runs_a_replica_set_unpublished() -> None:
+    mongo = COMPOSE["services"]["mongo"]
+    assert {"--replSet", "--auth", "--keyFile"} <= set(mongo["command"])
+    assert "ports" not in mongo
+    assert mongo["environment"]["MONGO_INITDB_ROOT_PASSWORD"].startswith("${")
+    for service in SUQIU.values():
+        url = service["environment"]["MONGO_URL"]
+        assert "${MONGO_APP_PASSWORD" in url and "replicaSet=rs0" in url
+
+
+def test_grafana_prometheus_and_alertmanager_are_locked_down() -> None:
+    services = COMPOSE["services"]
+    grafana = services["grafana"]["environment"]
+    assert grafana["GF_AUTH_ANONYMOUS_ENABLED"] == "false"
+    assert grafana["GF_SECURITY_ADMIN_PASSWORD"].startswith("${GRAFANA_ADMIN_PASSWORD:?")
+    assert not any("lifecycle" in arg for arg in services["prometheus"]["command"])
+    prom = load_yaml(DEPLOY / "prometheus/prometheus.yml")
+    targets = prom["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"]
+    assert targets == ["alertmanager:9093"]
+    manager = load_yaml(DEPLOY / "alertmanager/alertmanager.yml")
+    receivers = {r["name"]: r for r in manager["receivers"]}
+    assert receivers[manager["route"]["receiver"]]["webhook_configs"][0]["url_file"]
+    secret = services["alertmanager"]["secrets"][0]
+    assert secret["target"] == receivers[manager["route"]["receiver"]]["webhook_configs"][0]["url_file"]
+
+
+@pytest.mark.parametrize(("service", "port"), [("intake", 8101), ("dispatcher", 8103),
+                                               ("notifier", 8105)])
+def test_http_apis_are_published_one_host_port_per_replica(service: str, port: int) -> None:
+    spec = SUQIU[service]
+    (mapping,) = spec["ports"]
+    hosts, container = mapping.rsplit(":", 1)
+    low, high = (int(p) for p in hosts.split("-"))
+    assert int(container) == port and high - low + 1 == spec["deploy"]["replicas"]
+
+
+def test_department_credentials_reach_the_dispatcher() -> None:
+    spec = SUQIU["dispatcher"]
+    (secret,) = spec["secrets"]
+    assert spec["environment"]["SUQIU_DISPATCHER_CREDENTIALS_FILE"] == secret["target"]
+    source = COMPOSE["secrets"][secret["source"]]["file"]
+    assert (DEPLOY / (source.removeprefix("./") + ".example")).exists()
+    example = json.loads((DEPLOY / (source.removeprefix("./") + ".example")).read_text("utf-8"))
+    from services.dispatcher.auth import load_credentials
+    from shared.catalogue import load_catalogue
+    known = {d.id for d in load_catalogue(DEPLOY / "config/catalogue.yaml").departments}
+    assert load_credentials(json.dumps(example), None, known).tokens
+
+
+def test_services_run_hardened() -> None:
+    for service, spec in SUQIU.items():
+        assert spec["read_only"] is True and spec["tmpfs"] == ["/tmp"], service
+        assert spec["cap_drop"] == ["ALL"], service
