@@ -1,0 +1,201 @@
+"""The shipped package as the image runs it: the wheel is built, installed (not editable, with
+its dependencies, without the `train` extra) into a fresh virtualenv in a temporary directory,
+the configuration is laid out exactly as deploy/Dockerfile and deploy/compose.yaml lay it
+out, and all five services are started from that install with compose's environment against
+the real broker and store. Complaints published as a channel system publishes them must be
+dispatched, and a department's token from the credentials file must open its inbox."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from shared.settings import REPO_ROOT
+from shared.topology import SERVICES, Topology
+from suqiu.channel_client import ChannelPublisher, wait_for_tickets
+from suqiu.samples import SAMPLES, build_envelope
+from suqiu.stack import free_port
+from tests.e2e.image_layout import ImageLayout, env_example
+
+pytestmark = pytest.mark.e2e
+
+PIP = ["-m", "pip", "--disable-pip-version-check", "-q"]
+
+
+@dataclass
+class Installed:
+    root: Path
+    bin: Path
+    layout: ImageLayout
+
+
+def _run(argv: list[str], **kw: object) -> str:
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=900, **kw)  # type: ignore[call-overload]
+    assert out.returncode == 0, f"{argv}: {out.stdout[-3000:]}{out.stderr[-3000:]}"
+    return str(out.stdout)
+
+
+@pytest.fixture(scope="session")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
+    """Built and installed once per session, outside the repository."""
+    root = tmp_path_factory.mktemp("image-root")
+    assert REPO_ROOT not in root.parents
+    dist = root / "dist"
+    _run([sys.executable, *PIP, "wheel", "--no-deps", "-w", str(dist), str(REPO_ROOT)])
+    (wheel,) = dist.glob("suqiu-*.whl")
+    layout = ImageLayout()
+    venv = root / layout.venv.lstrip("/")
+    _run([sys.executable, "-m", "venv", str(venv)])
+    # The wheel with its dependencies, from the registry through pip's cache: nothing is
+    # borrowed from the test's own environment.
+    _run([str(venv / "bin/python"), *PIP, "install", "--no-compile", str(wheel)])
+    layout.lay_out(root)
+    return Installed(root, venv / "bin", layout)
+
+
+def _clean_env(root: Path, bin_dir: Path) -> dict[str, str]:
+    keep = {k: v for k, v in os.environ.items() if k in ("LANG", "LC_ALL", "TZ")}
+    return {**keep, "PATH": f"{bin_dir}:/usr/local/bin:/usr/bin:/bin"}
+
+
+def test_the_install_is_self_contained(installed: Installed) -> None:
+    env = _clean_env(installed.root, installed.bin)
+    python = str(installed.bin / "python")
+    where = _run([python, "-c", "import shared, services, suqiu; print(shared.__file__)"],
+                 env=env, cwd=installed.root)
+    assert str(installed.root) in where  # the installed copy, not the repository's
+    assert _run([str(installed.bin / "suqiu"), "--version"], env=env).startswith("suqiu 0.")
+    probe = ("import importlib.util as u; print(u.find_spec('sklearn') is None); "
+             "from shared.resources import default_config as d; "
+             "print(all(d(n).is_file() for n in ('catalogue.yaml', 'routing.yaml', "
+             "'notifier.yaml', 'sla.yaml')))")
+    assert _run([python, "-c", probe], env=env, cwd=installed.root).split() == ["True", "True"]
+    site = next((installed.bin.parent / "lib").glob("python3*/site-packages"))
+    assert (site / "suqiu-0.1.0.dist-info/licenses/LICENSE").is_file()
+
+
+@dataclass
+class Proc:
+    service: str
+    port: int
+    popen: subprocess.Popen[bytes]
+    log: Path
+
+
+@pytest.fixture(scope="module")
+def services(installed: Installed, amqp_url: str, mongo_url: str) -> Iterator[tuple[str, list[Proc]]]:
+    ns = "w" + uuid.uuid4().hex[:12]
+    variables = env_example()
+    procs: list[Proc] = []
+    for compose_name, spec in installed.layout.suqiu_services().items():
+        service = spec["command"][-1]
+        port = free_port()
+        env = installed.layout.service_env(compose_name, installed.root, variables)
+        port_var = next(k for k in env if k.endswith("_HTTP_PORT"))
+        env.update({"PATH": f"{installed.bin}:/usr/bin:/bin", port_var: str(port),
+                    "AMQP_URL": amqp_url, "MONGO_URL": mongo_url, "SUQIU_NAMESPACE": ns,
+                    "SUQIU_MONGO_DB": ns, "SUQIU_HTTP_HOST": "127.0.0.1"})
+        log = installed.root / f"{ns}-{service}.log"
+        argv = [spec["command"][0], *spec["command"][1:]]
+        procs.append(Proc(service, port, subprocess.Popen(
+            argv, env=env, cwd=env.get("HOME", str(installed.root)), stdout=subprocess.DEVNULL,
+            stderr=log.open("wb")), log))
+    try:
+        assert sorted(p.service for p in procs) == sorted(SERVICES)
+        _wait_ready(procs)
+        yield ns, procs
+    finally:
+        codes = {}
+        for p in procs:
+            if p.popen.poll() is None:
+                p.popen.send_signal(signal.SIGTERM)
+        for p in procs:
+            try:
+                codes[p.service] = p.popen.wait(60)
+            except subprocess.TimeoutExpired:
+                p.popen.kill()
+                codes[p.service] = -9
+        asyncio.run(Topology(ns).delete(amqp_url))
+    assert all(code == 0 for code in codes.values()), codes
+
+
+def _wait_ready(procs: list[Proc], timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    pending = list(procs)
+    while pending and time.monotonic() < deadline:
+        for p in list(pending):
+            assert p.popen.poll() is None, f"{p.service} exited: {p.log.read_text()[-3000:]}"
+            try:
+                if httpx.get(f"http://127.0.0.1:{p.port}/readyz", timeout=2).status_code == 200:
+                    pending.remove(p)
+            except httpx.HTTPError:
+                pass
+        time.sleep(0.3)
+    assert not pending, {p.service: p.log.read_text()[-2000:] for p in pending}
+
+
+_SEQ = itertools.count(1)
+
+
+async def test_complaints_are_dispatched_by_the_installed_services(
+        services: tuple[str, list[Proc]], amqp_url: str, mongo_url: str,
+        installed: Installed) -> None:
+    ns, procs = services
+    run = uuid.uuid4().hex[:8]
+    envelopes = []
+    for channel in ("hotline", "web"):
+        sample = next(s for s in SAMPLES if s.channel == channel and s.phone)
+        envelopes.append(build_envelope(sample, seq=next(_SEQ) * len(SAMPLES), run_id=run,
+                                        now=datetime.now(UTC)))
+    async with ChannelPublisher(amqp_url, ns) as pub:
+        for env in envelopes:
+            await pub.publish(env)
+    keys = [f"{e['channel']}:{e['channel_message_id']}" for e in envelopes]
+    found = await wait_for_tickets(mongo_url, ns, keys, timeout=90)
+    assert set(found) == set(keys), {p.service: p.log.read_text()[-1500:] for p in procs}
+    for doc in found.values():
+        assert doc["dispatch"]["department"] == doc["classification"]["department"]
+        assert doc["sla"]["resolution_due"] > doc["dispatch"]["dispatched_at"]
+
+    # The department's token from the credentials file compose mounts opens its inbox.
+    dispatcher = next(p for p in procs if p.service == "dispatcher")
+    department = found[keys[0]]["dispatch"]["department"]
+    (secret,) = installed.layout.suqiu_services()["dispatcher"]["secrets"]
+    tokens = json.loads((installed.root / secret["target"].lstrip("/")).read_text("utf-8"))
+    token = next(t for t, p in tokens.items() if p["role"] == "supervisor")
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{dispatcher.port}") as http:
+        answer = await http.get(f"/dispatcher/v1/tickets/{found[keys[0]]['_id']}",
+                                headers={"Authorization": f"Bearer {token}"})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["ticket_no"] == found[keys[0]]["_id"]
+        refused = await http.get("/dispatcher/v1/inbox", headers={"Authorization": "Bearer nope"})
+        assert refused.status_code == 401
+    assert department
+
+
+def test_a_broken_image_layout_fails(installed: Installed, tmp_path: Path) -> None:
+    """Without the configuration the image copies, the dispatcher refuses to start with one
+    line naming the file (the failure the issue found, now caught here)."""
+    env = installed.layout.service_env("dispatcher", tmp_path, env_example())
+    env.update({"PATH": f"{installed.bin}:/usr/bin:/bin", "SUQIU_DISPATCHER_HTTP_PORT": "0"})
+    (tmp_path / "tmp").mkdir(exist_ok=True)
+    out = subprocess.run(["suqiu", "run", "dispatcher"], env=env, capture_output=True, text=True,
+                         timeout=120, cwd=tmp_path)
+    assert out.returncode == 3
+    assert "etc/suqiu/" in out.stderr and "startup_failed" in out.stderr
+    assert shutil.which("suqiu", path=env["PATH"]) == str(installed.bin / "suqiu")
