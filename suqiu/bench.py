@@ -102,7 +102,8 @@ from suqiu.stack import Stack, StackInfo
 
 __all__ = ["BenchResult", "CeilingResult", "PhaseResult", "run_bench"]
 
-BENCH_NAMESPACE = "suqiu_bench"
+# Another stack on the same broker (a second checkout) may set its own namespace.
+BENCH_NAMESPACE = os.environ.get("SUQIU_BENCH_NAMESPACE", "suqiu_bench")
 CEILING_IN_FLIGHT = 500
 CEILING_PREFETCH = 500
 PUBLISH_IN_FLIGHT = 200
