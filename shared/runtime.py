@@ -183,7 +183,8 @@ class ServiceParts:
         topology = Topology(common.namespace, common.queue_type, common.delivery_limit, tiers)
         broker = build_broker(common, registry, name)
         store = Store(common.mongo_url, common.mongo_db,
-                      max_in_flight=common.store_max_in_flight, registry=registry)
+                      max_in_flight=common.store_max_in_flight, registry=registry,
+                      service=name)
         publisher = EventPublisher(broker, topology)
         consumer = ReliableConsumer(service=name, queue=topology.work_queue(name).name,
                                     store=store, publisher=publisher,

@@ -83,10 +83,10 @@ class Store:
     """
 
     def __init__(self, url: str, database: str, *, max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
-                 registry: CollectorRegistry | None = None) -> None:
+                 registry: CollectorRegistry | None = None, service: str | None = None) -> None:
         if max_in_flight < 1:
             raise ValueError("max_in_flight must be >= 1")
-        self.monitor = StoreCommandMonitor(registry)
+        self.monitor = StoreCommandMonitor(registry, service)
         self._client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
             url, tz_aware=True, serverSelectionTimeoutMS=5000, connectTimeoutMS=5000,
             maxPoolSize=max_in_flight, event_listeners=[self.monitor],

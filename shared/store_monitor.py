@@ -91,10 +91,13 @@ def _example(command: Mapping[str, Any], name: str) -> dict[str, Any]:
 class StoreCommandMonitor(monitoring.CommandListener):
     """Counts and times commands; optionally records new query shapes to a file."""
 
-    def __init__(self, registry: CollectorRegistry | None = None,
+    def __init__(self, registry: CollectorRegistry | None = None, service: str | None = None,
                  shapes_file: str | None = None) -> None:
         self._pending: dict[int, tuple[str, str]] = {}
-        self._shapes_file = shapes_file if shapes_file is not None else os.environ.get(SHAPES_ENV)
+        self._service = service
+        # Only a service's own store records shapes (not tools, benchmarks or test readers).
+        self._shapes_file = (shapes_file if shapes_file is not None
+                             else os.environ.get(SHAPES_ENV)) if service else None
         self._seen: set[str] = set()
         self._lock = threading.Lock()
         self.commands: Counter | None = None
@@ -140,6 +143,7 @@ class StoreCommandMonitor(monitoring.CommandListener):
                     continue
                 self._seen.add(key)
             line = json_util.dumps({"shape": shape, "key": key, "database": database,
+                                    "service": self._service,
                                     "example": _example(command, name), "at": time.time()})
             try:
                 with open(self._shapes_file, "a", encoding="utf-8") as f:  # type: ignore[arg-type]
