@@ -190,7 +190,7 @@ def test_the_recorder_sees_what_a_service_store_sends(tmp_path: Path, mongo_url:
 
     async def run() -> None:
         store = Store(mongo_url, "shapes_" + uuid.uuid4().hex[:8], service="test")
-        store.monitor._shapes_file = str(shapes)  # noqa: SLF001 (the env var is session-wide)
+        store.monitor._shapes_file = str(shapes)  # the env var is session-wide
         try:
             await store.find("tickets", {"person_at": {"$gte": "a|0", "$lte": "a|9"}},
                              sort=[("person_at", -1)], limit=5)
