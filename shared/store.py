@@ -16,10 +16,10 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from prometheus_client import CollectorRegistry
-from pymongo import ASCENDING, AsyncMongoClient, ReturnDocument
+from pymongo import ASCENDING, AsyncMongoClient, ReplaceOne, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 from shared.contracts.tickets import WorkOrder
 from shared.store_monitor import StoreCommandMonitor
@@ -142,6 +142,37 @@ class Store:
             return
         async with self.op():
             await self.db[collection].insert_many([dict(d) for d in docs])
+
+    async def insert_new(self, collection: str, docs: list[Mapping[str, Any]]) -> set[int]:
+        """Insert documents in one unordered command; the positions whose `_id` (or another
+        unique key) existed already, and were therefore not inserted."""
+        if not docs:
+            return set()
+        try:
+            async with self.limit:
+                await self.db[collection].insert_many([dict(d) for d in docs], ordered=False)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors") or []
+            if any(e.get("code") != 11000 for e in errors) or not errors:
+                raise StoreUnavailable(str(exc)) from exc
+            return {int(e["index"]) for e in errors}
+        except PyMongoError as exc:
+            raise StoreUnavailable(str(exc)) from exc
+        return set()
+
+    async def replace_many(self, collection: str,
+                           changes: list[tuple[Mapping[str, Any], Mapping[str, Any]]]) -> int:
+        """Conditional replaces by `_id` in one command: (document, condition) pairs; returns
+        how many still matched their condition (the others were changed meanwhile)."""
+        if not changes:
+            return 0
+        ops = []
+        for doc, condition in changes:
+            body = dict(doc)
+            ops.append(ReplaceOne({"_id": body.pop("_id"), **condition}, body))
+        async with self.op():
+            result = await self.db[collection].bulk_write(ops, ordered=False)
+        return int(result.matched_count)
 
     async def find_one(self, collection: str, flt: Mapping[str, Any]) -> dict[str, Any] | None:
         async with self.op():
