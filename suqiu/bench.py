@@ -100,7 +100,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -340,7 +340,7 @@ def _slots(n: int) -> Iterator[dict[str, Any]]:
 
 
 async def _wait_dispatched(info: StackInfo, keys: list[str], console: Console,
-                           label: str) -> dict[str, dict[str, Any]]:
+                           label: str, since: datetime | None = None) -> dict[str, dict[str, Any]]:
     """Poll until every key is dispatched, or nothing new was dispatched for STALL_TIMEOUT."""
     found: dict[str, dict[str, Any]] = {}
     last_progress = time.monotonic()
@@ -348,7 +348,7 @@ async def _wait_dispatched(info: StackInfo, keys: list[str], console: Console,
     while len(found) < len(keys):
         pending = [k for k in keys if k not in found]
         got = await wait_for_tickets(info.mongo_url, info.mongo_db, pending,
-                                     timeout=5.0, poll=1.0)
+                                     timeout=5.0, poll=1.0, since=since)
         if got:
             found.update(got)
             last_progress = time.monotonic()
@@ -420,7 +420,8 @@ async def run_phase(info: StackInfo, topology: Topology, name: str, n: int,
     console.print(f"  published and confirmed in {publish_s:.1f}s")
     keys = list(pub.received)
     t1 = time.perf_counter()
-    found = await _wait_dispatched(info, keys, console, name)
+    found = await _wait_dispatched(info, keys, console, name,
+                                   since=min(pub.received.values()) - timedelta(seconds=1))
     wait_s = time.perf_counter() - t1
 
     latencies: list[float] = []
