@@ -4,8 +4,14 @@ Policy (decided here once, for every subscriber):
 - success: ack after the handler's writes and downstream publishes completed;
 - bad input or PermanentError: store the raw message with machine-readable errors in
   `rejected_messages`, republish it to the queue's DLQ with error headers, then ack;
-- anything else is transient: wait a capped exponential backoff, nack with requeue; the
-  quorum queue's delivery limit dead-letters a message that keeps failing (`delivery_limit`).
+- anything else is transient: a copy goes to a retry delay queue (`<ns>.retry.<ms>`, TTL +
+  dead-letter back to the work queue, with jitter) and the original is acked once the copy is
+  confirmed, so a waiting retry holds no consumer slot. The copy carries an attempt counter
+  (`x-suqiu-attempt`); after `retry_limit` failures the message is rejected as poison
+  (`retries_exhausted`). StoreUnavailable, an infrastructure failure, does not count: the
+  message keeps coming back at the longest delay until the store answers again. Without
+  delay tiers (unit tests) a transient failure is nacked with requeue after a capped
+  backoff; the quorum queue's delivery limit stays the backstop for crashes mid-handler.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import asyncio
 import base64
 import hashlib
 import json
+import random
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -27,7 +34,7 @@ from pydantic import BaseModel, SkipValidation, TypeAdapter, ValidationError
 
 from shared.errors import FieldError, PermanentError, field_errors_from_pydantic
 from shared.metrics import ConsumerMetrics
-from shared.store import DuplicateKey, Store
+from shared.store import DuplicateKey, Store, StoreUnavailable
 from shared.topology import Topology
 
 __all__ = ["EventPublisher", "ReliableConsumer", "decode_json"]
@@ -41,6 +48,12 @@ ORIGINAL_QUEUE_HEADER = "x-suqiu-original-queue"
 # Where the message was first published: `suqiu dlq replay` republishes it there.
 ORIGINAL_EXCHANGE_HEADER = "x-suqiu-original-exchange"
 ORIGINAL_ROUTING_KEY_HEADER = "x-suqiu-original-routing-key"
+# The retry path: failures that counted against the poison limit, and every retry.
+ATTEMPT_HEADER = "x-suqiu-attempt"
+RETRIES_HEADER = "x-suqiu-retries"
+_BROKER_HEADERS = ("x-death", "x-first-death-exchange", "x-first-death-queue",
+                   "x-first-death-reason", "x-last-death-exchange", "x-last-death-queue",
+                   "x-last-death-reason", "x-delivery-count")
 
 
 def decode_json(body: bytes) -> Any:
@@ -78,6 +91,26 @@ class EventPublisher:
             mandatory=False,
         )
 
+    async def publish_retry(
+        self, delay_ms: int, queue: str, body: bytes, headers: dict[str, Any],
+        message: RabbitMessage, expiration_ms: int,
+    ) -> None:
+        """A copy of `message` into the retry tier `delay_ms`, back in `queue` after
+        `expiration_ms` (confirmed before this returns)."""
+        raw = message.raw_message
+        await self._broker.publish(
+            body,
+            exchange=self._topology.exchange(self._topology.retry_exchange(delay_ms)),
+            routing_key=queue,
+            headers=headers,
+            message_id=raw.message_id,
+            correlation_id=raw.correlation_id,
+            content_type=raw.content_type or "application/json",
+            expiration=expiration_ms / 1000,
+            persist=True,
+            mandatory=False,
+        )
+
     async def publish_dead_letter(
         self, queue: str, body: bytes, headers: dict[str, Any], message_id: str | None,
     ) -> None:
@@ -98,6 +131,7 @@ class ReliableConsumer:
     def __init__(
         self, *, service: str, queue: str, store: Store, publisher: EventPublisher,
         metrics: ConsumerMetrics, backoff_base: float = 0.2, backoff_cap: float = 5.0,
+        retry_tiers_ms: tuple[int, ...] = (), retry_limit: int = 5,
     ) -> None:
         self.service = service
         self.queue = queue
@@ -106,6 +140,8 @@ class ReliableConsumer:
         self._metrics = metrics
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
+        self._retry_tiers = retry_tiers_ms
+        self._retry_limit = retry_limit
 
     def subscribe(
         self,
@@ -181,6 +217,12 @@ class ReliableConsumer:
         log.debug("message_handled", outcome=outcome)
 
     async def _retry(self, message: RabbitMessage, exc: Exception) -> None:
+        if self._retry_tiers:
+            try:
+                if await self._delay(message, exc):
+                    return
+            except Exception as pub_exc:  # the broker refused the copy: back off in place
+                log.warning("retry_publish_failed", error=type(pub_exc).__name__)
         attempt = int((message.headers or {}).get("x-delivery-count", 0) or 0)
         delay = min(self._backoff_cap, self._backoff_base * (2**attempt))
         log.warning("handler_failed_will_retry", error=type(exc).__name__, detail=str(exc)[:300],
@@ -188,6 +230,36 @@ class ReliableConsumer:
         self._metrics.outcome(self.queue, "retried")
         await asyncio.sleep(delay)
         await message.nack(requeue=True)
+
+    async def _delay(self, message: RabbitMessage, exc: Exception) -> bool:
+        """Send the message round a retry delay queue; False when it is poison instead."""
+        headers = dict(message.headers or {})
+        infrastructure = isinstance(exc, StoreUnavailable)
+        attempt = int(headers.get(ATTEMPT_HEADER, 0) or 0) + (0 if infrastructure else 1)
+        retries = int(headers.get(RETRIES_HEADER, 0) or 0) + 1
+        if not infrastructure and attempt >= self._retry_limit:
+            message_id = message.raw_message.message_id or _body_digest(message.body)
+            await self._dead_letter(message, message_id, PermanentError(
+                "retries_exhausted", [FieldError("$", "retries_exhausted",
+                                                 f"{type(exc).__name__}: {str(exc)[:250]}")]))
+            return True
+        tiers = self._retry_tiers
+        delay = tiers[min(retries, len(tiers)) - 1]
+        expiration = max(1, int(delay * random.uniform(0.8, 1.0)))
+        raw = message.raw_message
+        copy = {k: _plain(v) for k, v in headers.items() if k not in _BROKER_HEADERS}
+        copy.setdefault(ORIGINAL_EXCHANGE_HEADER, getattr(raw, "exchange", None) or "")
+        copy.setdefault(ORIGINAL_ROUTING_KEY_HEADER, getattr(raw, "routing_key", None) or "")
+        copy |= {ATTEMPT_HEADER: attempt, RETRIES_HEADER: retries,
+                 "x-suqiu-last-error": type(exc).__name__}
+        await self._publisher.publish_retry(delay, self.queue, message.body, copy, message,
+                                            expiration)
+        await message.ack()
+        self._metrics.outcome(self.queue, "retried")
+        log.warning("handler_failed_will_retry", error=type(exc).__name__,
+                    detail=str(exc)[:300], attempt=attempt, retries=retries,
+                    infrastructure=infrastructure, delay_s=expiration / 1000)
+        return True
 
     async def _dead_letter(self, message: RabbitMessage, message_id: str,
                            exc: PermanentError) -> None:

@@ -230,13 +230,17 @@ class ServiceParts:
     def build(cls, name: str, common: CommonSettings | None = None) -> ServiceParts:
         common = common or CommonSettings()
         registry = new_registry()
-        topology = Topology(common.namespace, common.queue_type, common.delivery_limit)
+        tiers = common.retry_tiers_ms()
+        topology = Topology(common.namespace, common.queue_type, common.delivery_limit, tiers)
         broker = build_broker(common, registry, name)
-        store = Store(common.mongo_url, common.mongo_db)
+        store = Store(common.mongo_url, common.mongo_db,
+                      max_in_flight=common.store_max_in_flight, registry=registry,
+                      service=name)
         publisher = EventPublisher(broker, topology)
         consumer = ReliableConsumer(service=name, queue=topology.work_queue(name).name,
                                     store=store, publisher=publisher,
-                                    metrics=ConsumerMetrics(registry, name))
+                                    metrics=ConsumerMetrics(registry, name),
+                                    retry_tiers_ms=tiers, retry_limit=common.retry_limit)
         return cls(name, common, registry, topology, broker, store, publisher, consumer)
 
     def runtime(self, http_port: int, *, routes: Sequence[BaseRoute] = (),

@@ -10,15 +10,19 @@ strings (nx-27017's replace turns other `_id` types into strings); reads use ind
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from typing import Any
 
-from pymongo import ASCENDING, AsyncMongoClient, ReturnDocument
+from prometheus_client import CollectorRegistry
+from pymongo import ASCENDING, AsyncMongoClient, ReplaceOne, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 from shared.contracts.tickets import WorkOrder
+from shared.store_monitor import StoreCommandMonitor
 
 __all__ = [
     "DuplicateKey",
@@ -45,34 +49,61 @@ class VersionConflict(StoreError):
     """The document changed since it was read (optimistic concurrency)."""
 
 
-# (collection, keys, unique)
+# (collection, keys, unique). Single-field indexes only: nx-27017 serves a compound index's
+# equality + range by scanning, so a lookup on several fields uses a precomputed key field
+# (`person_at`, `due_key`, `region_at`, `cluster_at`) queried as a range with sort and limit.
 INDEXES: tuple[tuple[str, tuple[tuple[str, int], ...], bool], ...] = (
     ("tickets", (("intake_key", ASCENDING),), True),
-    ("tickets", (("status", ASCENDING), ("updated_at", ASCENDING)), False),
+    ("tickets", (("status", ASCENDING),), False),
     ("tickets", (("received_at", ASCENDING),), False),
-    ("tickets", (("person_key", ASCENDING), ("received_at", ASCENDING)), False),
+    ("tickets", (("person_at", ASCENDING),), False),
     ("linked_submissions", (("ticket_no", ASCENDING),), False),
-    ("rejected_messages", (("queue", ASCENDING), ("received_at", ASCENDING)), False),
+    ("rejected_messages", (("received_at", ASCENDING),), False),
     ("notifications", (("ticket_no", ASCENDING),), False),
-    ("notifications", (("state", ASCENDING), ("due_at", ASCENDING)), False),
+    ("notifications", (("due_key", ASCENDING),), False),
     ("notifications", (("provider_id", ASCENDING),), False),
     ("sla_timers", (("state", ASCENDING), ("fire_at", ASCENDING)), False),
     ("sla_timers", (("ticket_no", ASCENDING),), False),
     ("sla_timers", (("fire_at", ASCENDING),), False),
     ("sla_timer_log", (("ticket_no", ASCENDING),), False),
-    ("duplicate_signatures", (("region_key", ASCENDING), ("at", ASCENDING)), False),
-    ("duplicate_signatures", (("cluster_id", ASCENDING), ("at", ASCENDING)), False),
+    ("duplicate_signatures", (("region_at", ASCENDING),), False),
+    ("duplicate_signatures", (("cluster_at", ASCENDING),), False),
 )
 
 
-class Store:
-    """Owns the client; hands out collections; translates driver errors at the edge."""
+DEFAULT_MAX_IN_FLIGHT = 4
 
-    def __init__(self, url: str, database: str) -> None:
+
+class Store:
+    """Owns the client; hands out collections; translates driver errors at the edge.
+
+    At most `max_in_flight` operations of this process are at the store at once (the
+    semaphore `limit`, and the connection pool of the same size behind it): a saturated
+    store makes messages wait in the queues instead of making every handler time out.
+    """
+
+    def __init__(self, url: str, database: str, *, max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+                 registry: CollectorRegistry | None = None, service: str | None = None) -> None:
+        if max_in_flight < 1:
+            raise ValueError("max_in_flight must be >= 1")
+        self.monitor = StoreCommandMonitor(registry, service)
         self._client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-            url, tz_aware=True, serverSelectionTimeoutMS=5000, connectTimeoutMS=5000
+            url, tz_aware=True, serverSelectionTimeoutMS=5000, connectTimeoutMS=5000,
+            maxPoolSize=max_in_flight, event_listeners=[self.monitor],
         )
         self.db: AsyncDatabase[dict[str, Any]] = self._client[database]
+        self.limit = asyncio.Semaphore(max_in_flight)
+
+    @asynccontextmanager
+    async def op(self) -> AsyncIterator[None]:
+        """Hold one of the process's store slots; driver errors become StoreUnavailable."""
+        async with self.limit:
+            try:
+                yield
+            except DuplicateKeyError as exc:
+                raise DuplicateKey(str(exc)) from exc
+            except PyMongoError as exc:
+                raise StoreUnavailable(str(exc)) from exc
 
     def collection(self, name: str) -> AsyncCollection[dict[str, Any]]:
         return self.db[name]
@@ -102,18 +133,62 @@ class Store:
     # --- generic helpers -------------------------------------------------------------
     async def insert(self, collection: str, doc: Mapping[str, Any]) -> None:
         """Insert one document; DuplicateKey when a unique index already holds its key."""
-        try:
+        async with self.op():
             await self.db[collection].insert_one(dict(doc))
-        except DuplicateKeyError as exc:
-            raise DuplicateKey(str(exc)) from exc
+
+    async def insert_many(self, collection: str, docs: list[Mapping[str, Any]]) -> None:
+        """Insert documents in one command (ordered); DuplicateKey when one already exists."""
+        if not docs:
+            return
+        async with self.op():
+            await self.db[collection].insert_many([dict(d) for d in docs])
+
+    async def insert_new(self, collection: str, docs: list[Mapping[str, Any]]) -> set[int]:
+        """Insert documents in one unordered command; the positions whose `_id` (or another
+        unique key) existed already, and were therefore not inserted."""
+        if not docs:
+            return set()
+        try:
+            async with self.limit:
+                await self.db[collection].insert_many([dict(d) for d in docs], ordered=False)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors") or []
+            if any(e.get("code") != 11000 for e in errors) or not errors:
+                raise StoreUnavailable(str(exc)) from exc
+            return {int(e["index"]) for e in errors}
         except PyMongoError as exc:
             raise StoreUnavailable(str(exc)) from exc
+        return set()
+
+    async def replace_many(self, collection: str,
+                           changes: list[tuple[Mapping[str, Any], Mapping[str, Any]]]) -> int:
+        """Conditional replaces by `_id` in one command: (document, condition) pairs; returns
+        how many still matched their condition (the others were changed meanwhile)."""
+        if not changes:
+            return 0
+        ops = []
+        for doc, condition in changes:
+            body = dict(doc)
+            ops.append(ReplaceOne({"_id": body.pop("_id"), **condition}, body))
+        async with self.op():
+            result = await self.db[collection].bulk_write(ops, ordered=False)
+        return int(result.matched_count)
 
     async def find_one(self, collection: str, flt: Mapping[str, Any]) -> dict[str, Any] | None:
-        try:
+        async with self.op():
             return await self.db[collection].find_one(dict(flt))
-        except PyMongoError as exc:
-            raise StoreUnavailable(str(exc)) from exc
+
+    async def find(self, collection: str, flt: Mapping[str, Any], *,
+                   sort: list[tuple[str, int]] | None = None, limit: int,
+                   projection: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        """A bounded find (`limit` is required): one index walk, one store slot."""
+        if limit < 1:
+            raise ValueError("a find must be bounded (limit >= 1)")
+        async with self.op():
+            cursor = self.db[collection].find(dict(flt), projection)
+            if sort:
+                cursor = cursor.sort(sort)
+            return await cursor.limit(limit).to_list(limit)
 
     async def update_by_id(
         self, collection: str, _id: Any, update: Mapping[str, Any], *,
@@ -125,12 +200,10 @@ class Store:
         """
         _check_no_datetime_set(update)
         flt = {"_id": _id, **(condition or {})}
-        try:
+        async with self.op():
             return await self.db[collection].find_one_and_update(
                 flt, dict(update), return_document=ReturnDocument.AFTER
             )
-        except PyMongoError as exc:
-            raise StoreUnavailable(str(exc)) from exc
 
     async def replace_by_id(
         self, collection: str, doc: Mapping[str, Any], *, condition: Mapping[str, Any],
@@ -141,25 +214,26 @@ class Store:
         """
         body = dict(doc)
         _id = body.pop("_id")
-        try:
+        async with self.op():
             return await self.db[collection].find_one_and_replace(
                 {"_id": _id, **condition}, body, return_document=ReturnDocument.AFTER
             )
-        except PyMongoError as exc:
-            raise StoreUnavailable(str(exc)) from exc
 
-    async def next_sequence(self, name: str) -> int:
-        """An atomically incremented counter, unique across every replica."""
+    async def next_sequence(self, name: str, block: int = 1) -> int:
+        """An atomically incremented counter, unique across every replica.
+
+        With `block` > 1 the counter moves by `block` and the caller owns the numbers
+        `result - block + 1 .. result` (one command for a block of ticket numbers).
+        """
         try:
-            doc = await self.db["counters"].find_one_and_update(
-                {"_id": name}, {"$inc": {"seq": 1}}, upsert=True,
-                return_document=ReturnDocument.AFTER,
-            )
-        except DuplicateKeyError:
+            async with self.op():
+                doc = await self.db["counters"].find_one_and_update(
+                    {"_id": name}, {"$inc": {"seq": block}}, upsert=True,
+                    return_document=ReturnDocument.AFTER,
+                )
+        except DuplicateKey:
             # Two first upserts raced on a real MongoDB; the loser simply increments.
-            return await self.next_sequence(name)
-        except PyMongoError as exc:
-            raise StoreUnavailable(str(exc)) from exc
+            return await self.next_sequence(name, block)
         assert doc is not None
         return int(doc["seq"])
 

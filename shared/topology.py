@@ -4,6 +4,9 @@
     services        --<event type>-----> [<ns>.events]  (topic) --> <ns>.<service>.work
     department systems --command.<service>--> [<ns>.intake] (topic) --> <ns>.<service>.work
     every work queue --dead letters----> [<ns>.dlx]     (direct, key = work queue) --> <ns>.<service>.dlq
+    a transient failure --key = work queue--> [<ns>.retry.<ms>] (fanout) --> <ns>.retry.<ms>
+        (TTL <ms>, dead-lettered to the default exchange with the work queue's name as key:
+        back to the work queue after the delay, without holding a consumer slot meanwhile)
 
 Work queues are quorum queues with a delivery limit; a message that keeps failing is
 dead-lettered by the broker (reason `delivery_limit`), and a message a service rejects as bad
@@ -13,6 +16,7 @@ input is republished to the DLQ by the service with machine-readable error heade
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from faststream.rabbit import ExchangeType, RabbitExchange, RabbitQueue
 from faststream.rabbit.schemas.queue import QueueType
@@ -58,6 +62,7 @@ class Topology:
     namespace: str = "suqiu"
     queue_type: str = "quorum"
     delivery_limit: int = 5
+    retry_tiers_ms: tuple[int, ...] = (1000, 5000, 30000)
 
     @property
     def intake_exchange(self) -> str:
@@ -75,6 +80,30 @@ class Topology:
     def intake_routing_key(channel: str) -> str:
         """Routing key a channel system publishes with."""
         return f"intake.{channel}"
+
+    def retry_exchange(self, delay_ms: int) -> str:
+        """Exchange and queue of one retry delay tier (shared by every service)."""
+        return f"{self.namespace}.retry.{delay_ms}"
+
+    def retry_tier(self, attempt: int) -> int:
+        """The delay tier (ms) of the `attempt`-th retry (1-based); the last tier repeats."""
+        return self.retry_tiers_ms[min(max(attempt, 1), len(self.retry_tiers_ms)) - 1]
+
+    async def _declare_retry(self, channel: Any) -> None:
+        import aio_pika
+
+        for delay in self.retry_tiers_ms:
+            name = self.retry_exchange(delay)
+            exchange = await channel.declare_exchange(name, aio_pika.ExchangeType.FANOUT,
+                                                      durable=True)
+            queue = await channel.declare_queue(name, durable=True, arguments={
+                "x-message-ttl": delay, "x-dead-letter-exchange": ""})
+            await queue.bind(exchange)
+
+    async def _delete_retry(self, channel: Any) -> None:
+        for delay in self.retry_tiers_ms:
+            await channel.queue_delete(self.retry_exchange(delay))
+            await channel.exchange_delete(self.retry_exchange(delay))
 
     def work_queue(self, service: str) -> WorkQueue:
         """The work queue of one service."""
@@ -131,6 +160,7 @@ class Topology:
                     await channel.queue_delete(name)
             for name in (self.intake_exchange, self.events_exchange, self.dead_letter_exchange):
                 await channel.exchange_delete(name)
+            await self._delete_retry(channel)
         finally:
             await conn.close()
 
@@ -164,5 +194,6 @@ class Topology:
                 dlq = await channel.declare_queue(wq.dlq, durable=True,
                                                   arguments=self.dlq_spec(wq).arguments)
                 await dlq.bind(declared[self.dead_letter_exchange], routing_key=wq.name)
+            await self._declare_retry(channel)
         finally:
             await conn.close()

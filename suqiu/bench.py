@@ -69,7 +69,20 @@ Phase 2, paced, and phase 3, full speed
                             bench falls back to ready counts from passive declares, which
                             miss unacknowledged messages.
 
+    store commands/ticket  = store commands every service process sent during the phase
+                            (their `suqiu_store_commands_total`, PyMongo command monitoring,
+                            scraped before the phase and after its queues drained) / tickets
+                            published: intake to dispatched, SLA timers and the receipt
+                            included (see suqiu/bench_preload.py).
+    retries                = handler retries during the phase (`suqiu_consumer_messages_total`
+                            with outcome `retried`, every process).
+
     Dead letters added during the run are counted from the DLQs' ready counts.
+
+Phases 4 and 5, after a preload (`--preload N`)
+    Phases 2 and 3 run on the empty store first; then N historical orders over two years are
+    inserted (suqiu/bench_preload.py) and both phases run again, so the same run shows the
+    cost of a ticket on an empty store and on a store holding years of orders.
 """
 
 from __future__ import annotations
@@ -87,7 +100,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -96,13 +109,15 @@ from rich.console import Console
 from rich.table import Table
 
 from shared.topology import SERVICES, Topology
+from suqiu.bench_preload import PreloadResult, counters, preload
 from suqiu.channel_client import ChannelPublisher, wait_for_tickets
 from suqiu.samples import SAMPLES, build_envelope
 from suqiu.stack import Stack, StackInfo
 
 __all__ = ["BenchResult", "CeilingResult", "PhaseResult", "run_bench"]
 
-BENCH_NAMESPACE = "suqiu_bench"
+# Another stack on the same broker (a second checkout) may set its own namespace.
+BENCH_NAMESPACE = os.environ.get("SUQIU_BENCH_NAMESPACE", "suqiu_bench")
 CEILING_IN_FLIGHT = 500
 CEILING_PREFETCH = 500
 PUBLISH_IN_FLIGHT = 200
@@ -140,6 +155,10 @@ class PhaseResult:
     wait_s: float
     stages_ms: dict[str, dict[str, float | None]] = field(default_factory=dict)
     drain_s: float = 0.0
+    store_commands_per_ticket: float | None = None
+    store_commands_by_service: dict[str, float] = field(default_factory=dict)
+    handler_retries: int = 0
+    preloaded: int = 0
 
 
 @dataclass
@@ -152,6 +171,7 @@ class BenchResult:
     phases: list[PhaseResult]
     dead_lettered: dict[str, int]
     missing_total: int
+    preload: dict[str, Any] | None = None
 
 
 # --- helpers ----------------------------------------------------------------------------
@@ -320,7 +340,7 @@ def _slots(n: int) -> Iterator[dict[str, Any]]:
 
 
 async def _wait_dispatched(info: StackInfo, keys: list[str], console: Console,
-                           label: str) -> dict[str, dict[str, Any]]:
+                           label: str, since: datetime | None = None) -> dict[str, dict[str, Any]]:
     """Poll until every key is dispatched, or nothing new was dispatched for STALL_TIMEOUT."""
     found: dict[str, dict[str, Any]] = {}
     last_progress = time.monotonic()
@@ -328,7 +348,7 @@ async def _wait_dispatched(info: StackInfo, keys: list[str], console: Console,
     while len(found) < len(keys):
         pending = [k for k in keys if k not in found]
         got = await wait_for_tickets(info.mongo_url, info.mongo_db, pending,
-                                     timeout=5.0, poll=1.0)
+                                     timeout=5.0, poll=1.0, since=since)
         if got:
             found.update(got)
             last_progress = time.monotonic()
@@ -389,6 +409,7 @@ def _stage_latencies(docs: list[dict[str, Any]]) -> dict[str, dict[str, float | 
 async def run_phase(info: StackInfo, topology: Topology, name: str, n: int,
                     rate: float | None, ceiling: float, console: Console) -> PhaseResult:
     run_id = uuid.uuid4().hex[:8]
+    before = await asyncio.to_thread(counters, info)
     pub = _StampingPublisher(info.amqp_url, info.namespace, run_id)
     what = f"at {rate:g}/s" if rate else "at full speed"
     console.print(f"[bold]{name}[/bold]: publishing {n} intake messages {what} (run id {run_id})")
@@ -399,7 +420,8 @@ async def run_phase(info: StackInfo, topology: Topology, name: str, n: int,
     console.print(f"  published and confirmed in {publish_s:.1f}s")
     keys = list(pub.received)
     t1 = time.perf_counter()
-    found = await _wait_dispatched(info, keys, console, name)
+    found = await _wait_dispatched(info, keys, console, name,
+                                   since=min(pub.received.values()) - timedelta(seconds=1))
     wait_s = time.perf_counter() - t1
 
     latencies: list[float] = []
@@ -413,6 +435,9 @@ async def run_phase(info: StackInfo, topology: Topology, name: str, n: int,
     span = (last_dispatch - first_publish).total_seconds() if last_dispatch else 0.0
     throughput = len(found) / span if span > 0 else 0.0
     confirms = sorted(v * 1000 for v in pub.confirm_s.values())
+    drain_s = await _drain(info, topology, console)
+    after = await asyncio.to_thread(counters, info)
+    delta = {k: after.get(k, 0.0) - before.get(k, 0.0) for k in after}
     return PhaseResult(
         name=name, target_rate=rate, published=len(keys), dispatched=len(found),
         missing=len(keys) - len(found), publish_s=publish_s,
@@ -423,12 +448,17 @@ async def run_phase(info: StackInfo, topology: Topology, name: str, n: int,
                     "p99": percentile(latencies, 99), "max": latencies[-1] if latencies else None},
         ratio_to_ceiling=throughput / ceiling if ceiling > 0 else 0.0,
         wait_s=wait_s, stages_ms=_stage_latencies(list(found.values())),
-        drain_s=await _drain(info, topology, console),
+        drain_s=drain_s,
+        store_commands_per_ticket=delta["store_commands"] / len(keys) if keys else None,
+        store_commands_by_service={k.split(".", 1)[1]: round(v / len(keys), 2)
+                                   for k, v in delta.items()
+                                   if k.startswith("store_commands.") and keys},
+        handler_retries=int(delta.get("retries", 0)),
     )
 
 
-async def _bench(info: StackInfo, n: int, rate: float, console: Console
-                 ) -> tuple[CeilingResult, list[PhaseResult], dict[str, int]]:
+async def _bench(info: StackInfo, n: int, rate: float, console: Console, preload_n: int = 0,
+                 ) -> tuple[CeilingResult, list[PhaseResult], dict[str, int], PreloadResult | None]:
     topology = Topology(info.namespace)
     dlqs = [topology.work_queue(s).dlq for s in SERVICES]
     dlq_before = await _ready_counts(info.amqp_url, dlqs)
@@ -444,11 +474,28 @@ async def _bench(info: StackInfo, n: int, rate: float, console: Console
     for name, phase_rate in (("Phase 2, paced", rate), ("Phase 3, full speed", None)):
         phases.append(await run_phase(info, topology, name, n, phase_rate,
                                       ceiling.ceiling_per_s, console))
+    loaded: PreloadResult | None = None
+    if preload_n:
+        console.print(f"[bold]Preload[/bold]: {preload_n:,} historical orders over two years ...")
+
+        def progress(done: int, total: int, seconds: float) -> None:
+            console.print(f"  {done:,}/{total:,} orders in {seconds:.0f}s")
+
+        loaded = await preload(info.mongo_url, info.mongo_db, preload_n, progress=progress)
+        console.print(f"  loaded {loaded.count:,} orders ({loaded.closed:,} closed, "
+                      f"{loaded.people:,} people) in {loaded.seconds:.0f}s")
+        await _drain(info, topology, console)
+        for name, phase_rate in (("Phase 4, paced, preloaded", rate),
+                                 ("Phase 5, full speed, preloaded", None)):
+            phase = await run_phase(info, topology, name, n, phase_rate,
+                                    ceiling.ceiling_per_s, console)
+            phase.preloaded = preload_n
+            phases.append(phase)
 
     dlq_after = await _ready_counts(info.amqp_url, dlqs)
     dead = {q: dlq_after[q] - max(0, dlq_before.get(q, 0)) for q in dlqs
             if dlq_after.get(q, 0) - max(0, dlq_before.get(q, 0)) > 0}
-    return ceiling, phases, dead
+    return ceiling, phases, dead, loaded
 
 
 # --- report -----------------------------------------------------------------------------
@@ -476,7 +523,7 @@ def _report(result: BenchResult, console: Console) -> None:
 
     pt = Table(title="Pipeline: intake -> dispatched")
     for col in ("phase", "offered/s", "published", "dispatched", "missing", "tickets/s",
-                "p50 ms", "p95 ms", "p99 ms", "max ms", "ratio to ceiling"):
+                "p50 ms", "p95 ms", "p99 ms", "max ms", "store cmds/ticket", "retries"):
         pt.add_column(col, justify="left" if col == "phase" else "right")
     for p in result.phases:
         target = f"{p.target_rate:g} (got {p.offered_per_s:,.0f})" if p.target_rate \
@@ -485,8 +532,24 @@ def _report(result: BenchResult, console: Console) -> None:
                    f"[red]{p.missing}[/red]" if p.missing else "0",
                    f"{p.throughput_per_s:,.1f}", _ms(p.latency_ms["p50"]),
                    _ms(p.latency_ms["p95"]), _ms(p.latency_ms["p99"]), _ms(p.latency_ms["max"]),
-                   f"{p.ratio_to_ceiling:.3f}")
+                   "-" if p.store_commands_per_ticket is None
+                   else f"{p.store_commands_per_ticket:.1f}",
+                   f"[red]{p.handler_retries}[/red]" if p.handler_retries else "0")
     console.print(pt)
+    for p in result.phases:
+        console.print(f"  {p.name}: store commands per ticket by service "
+                      + ", ".join(f"{k} {v:g}" for k, v in sorted(p.store_commands_by_service.items()))
+                      + f"; ratio to ceiling {p.ratio_to_ceiling:.3f}")
+    if result.preload:
+        pre = result.preload
+        console.print(f"preloaded {pre['count']:,} historical orders ({pre['closed']:,} closed, "
+                      f"{pre['people']:,} people) in {pre['seconds']:.0f}s")
+        empty = next((p for p in result.phases if p.name.startswith("Phase 3")), None)
+        full = next((p for p in result.phases if p.name.startswith("Phase 5")), None)
+        if empty and full and empty.throughput_per_s:
+            console.print(f"full speed after the preload: {full.throughput_per_s:.1f}/s = "
+                          f"{full.throughput_per_s / empty.throughput_per_s:.0%} of the empty "
+                          f"store's {empty.throughput_per_s:.1f}/s")
 
     st = Table(title="Where the time went: intake -> dispatched per step, p50 / p95 ms "
                      "(from the work orders' history)")
@@ -514,9 +577,9 @@ def _replicas_of(info: StackInfo) -> dict[str, int]:
     return counts
 
 
-def run_bench(run_dir: Path, state_path: Path, *, n: int = 2000, rate: float = 100.0,
+def run_bench(run_dir: Path, state_path: Path, *, n: int = 2000, rate: float = 20.0,
               replicas: dict[str, int] | None = None, use_running: bool = False,
-              json_out: Path | None = None) -> int:
+              json_out: Path | None = None, preload_n: int = 0) -> int:
     """Run the three phases; print the report; 0 when every ticket reached dispatched."""
     if n < 1 or rate <= 0:
         raise ValueError("n must be >= 1 and rate > 0")
@@ -540,7 +603,7 @@ def run_bench(run_dir: Path, state_path: Path, *, n: int = 2000, rate: float = 1
         info = stack.start()
         source = f"own stack under {run_dir}"
     try:
-        ceiling, phases, dead = asyncio.run(_bench(info, n, rate, console))
+        ceiling, phases, dead, loaded = asyncio.run(_bench(info, n, rate, console, preload_n))
     finally:
         if stack is not None:
             codes = stack.stop()
@@ -555,6 +618,7 @@ def run_bench(run_dir: Path, state_path: Path, *, n: int = 2000, rate: float = 1
                "store": "nx-27017" if stack is not None and not stack.mongo_url else info.mongo_url,
                "replicas": _replicas_of(info)},
         n=n, ceiling=ceiling, phases=phases, dead_lettered=dead, missing_total=missing,
+        preload=asdict(loaded) if loaded else None,
     )
     _report(result, console)
     if json_out is not None:

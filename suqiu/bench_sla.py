@@ -47,6 +47,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+# How long the store may take to stop after SIGTERM before it is killed (its data is
+# throw-away: the next run deletes it first).
+STOP_GRACE_S = 30.0
+
 __all__ = ["run_bench_sla"]
 
 DB = "suqiu_bench_sla"
@@ -170,7 +174,7 @@ def _read(out_dir: Path) -> list[list[Any]]:
 def run_bench_sla(run_dir: Path, *, orders: int, due: int, rate: float, replicas: int,
                   batch: int, scan_interval: float, claim_batch: int, lease: float,
                   lead: float, drain: float, json_out: Path | None = None) -> int:
-    from suqiu.stack import free_port, mongo_server_argv, wait_tcp
+    from suqiu.stack import free_port, mongo_server_argv, stop_process, wait_tcp
 
     print(__doc__)
     print(f"parameters: orders={orders:,} due={due:,} rate={rate}/s replicas={replicas} "
@@ -186,7 +190,7 @@ def run_bench_sla(run_dir: Path, *, orders: int, due: int, rate: float, replicas
                                 stderr=subprocess.DEVNULL)
         if not wait_tcp("127.0.0.1", port, 30):
             print("nx-27017 did not start")
-            proc.terminate()
+            stop_process(proc, grace=STOP_GRACE_S)
             return 1
         mongo_url = f"mongodb://127.0.0.1:{port}/"
     workers: list[Any] = []
@@ -242,9 +246,14 @@ def run_bench_sla(run_dir: Path, *, orders: int, due: int, rate: float, replicas
         shutil.rmtree(out_dir, ignore_errors=True)
         return 0 if ok else 1
     finally:
+        # Stop everything started here, whatever the store's shutdown time: SIGTERM, a
+        # grace period, then SIGKILL (nx-27017 may take long to flush a large database).
         for p in workers:
             p.terminate()
+        for p in workers:
             p.join(10)
+            if p.is_alive():
+                p.kill()
+                p.join()
         if proc is not None:
-            proc.terminate()
-            proc.wait(10)
+            stop_process(proc, grace=STOP_GRACE_S)

@@ -125,22 +125,26 @@ def demo(
 def bench(
     n: Annotated[int, typer.Option("--n", help="intake messages per phase (and ceiling messages)")
                  ] = 2000,
-    rate: Annotated[float, typer.Option(help="publish rate of the paced phase, messages/s")] = 100.0,
+    rate: Annotated[float, typer.Option(help="publish rate of the paced phase, messages/s")] = 20.0,
     replicas: Annotated[list[str] | None, typer.Option(
         help="service=N for the bench's own stack, e.g. --replicas classifier=2 (repeatable)")
     ] = None,
     use_running: Annotated[bool, typer.Option(
         "--use-running", help="measure the stack of .run/stack.json (`suqiu up`) instead")] = False,
     json_out: Annotated[Path | None, typer.Option(help="also write the figures as JSON")] = None,
+    preload: Annotated[int, typer.Option(
+        "--preload", help="after the empty-store phases, insert N historical orders over two "
+                          "years and run both phases again (docs/benchmark.md)")] = 0,
 ) -> None:
     """Broker ceiling, then intake->dispatched throughput and latency, paced and at full speed."""
     from suqiu.bench import run_bench
 
     counts = _replica_counts(replicas)
-    if n < 1 or rate <= 0:
-        raise typer.BadParameter("--n must be >= 1 and --rate > 0")
+    if n < 1 or rate <= 0 or preload < 0:
+        raise typer.BadParameter("--n must be >= 1, --rate > 0 and --preload >= 0")
     raise typer.Exit(run_bench(RUN_DIR / "bench", RUN_DIR / "stack.json", n=n, rate=rate,
-                               replicas=counts, use_running=use_running, json_out=json_out))
+                               replicas=counts, use_running=use_running, json_out=json_out,
+                               preload_n=preload))
 
 
 @app.command("bench-sla")

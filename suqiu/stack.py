@@ -22,7 +22,8 @@ import httpx
 
 from shared.topology import SERVICES
 
-__all__ = ["ProcessInfo", "Stack", "StackInfo", "free_port", "mongo_server_argv", "wait_tcp"]
+__all__ = ["ProcessInfo", "Stack", "StackInfo", "free_port", "mongo_server_argv", "stop_process",
+           "wait_tcp"]
 
 SERVICE_PORT_ENV = {
     "intake": "SUQIU_INTAKE_HTTP_PORT",
@@ -50,6 +51,17 @@ def mongo_server_argv(run_dir: Path, port: int) -> list[str]:
     return [exe, "--host", "127.0.0.1", "-p", str(port), "--data-dir", str(data),
             "--log-file", str(run_dir / "logs/nx-27017.log"),
             "--pid-file", str(run_dir / "nx-27017.pid")]
+
+
+def stop_process(proc: subprocess.Popen[bytes], grace: float = 30.0) -> int:
+    """SIGTERM, wait up to `grace` seconds, then SIGKILL: returns the exit code either way."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.wait()
 
 
 def wait_tcp(host: str, port: int, timeout: float) -> bool:

@@ -5,13 +5,24 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
+import tempfile
 import uuid
 from collections.abc import Iterator
 
 import pytest
 
+from shared.store_monitor import SHAPES_ENV
 from shared.topology import Topology
 from suqiu.stack import DEFAULT_AMQP_URL, free_port, mongo_server_argv, wait_tcp
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Every service store of the session (in-process or a stack's subprocess) records the
+    query shapes it issues into one file; tests/integration/test_query_shapes.py explains
+    each of them (shared/store_monitor.py)."""
+    if not os.environ.get(SHAPES_ENV):
+        os.environ[SHAPES_ENV] = os.path.join(tempfile.mkdtemp(prefix="suqiu-shapes-"),
+                                              "shapes.jsonl")
 
 
 @pytest.fixture(scope="session")

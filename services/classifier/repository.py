@@ -1,5 +1,8 @@
 """The classifier's storage: work orders through the shared ticket steps, and the recent
-near-duplicate signatures per region (collection `duplicate_signatures`, `_id` = ticket)."""
+near-duplicate signatures per region (collection `duplicate_signatures`, `_id` = ticket).
+
+A region's recent signatures and a cluster's members are ranges on one indexed key each,
+`region_at = "<region>|<at>"` and `cluster_at = "<cluster>|<at>"` (shared/keys.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from typing import Any
 from pymongo.errors import PyMongoError
 
 from services.classifier.domain.clustering import Member
+from shared.keys import at_key, key_range
 from shared.store import DuplicateKey, Store, StoreUnavailable
 from shared.ticket_flow import TicketSteps
 
@@ -32,27 +36,24 @@ class Signatures:
 
     async def recent(self, region_key: str, since: datetime) -> list[Member]:
         """Signatures of the region received since `since`, oldest first (bounded)."""
-        try:
-            cursor = self._store.collection(SIGNATURES).find(
-                {"region_key": region_key, "at": {"$gte": since}}).sort("at", 1).limit(self._limit)
-            return [_member(d) async for d in cursor]
-        except PyMongoError as exc:
-            raise StoreUnavailable(str(exc)) from exc
+        docs = await self._store.find(SIGNATURES, {"region_at": key_range(region_key, since)},
+                                      sort=[("region_at", 1)], limit=self._limit)
+        return [_member(d) for d in docs]
 
     async def members(self, cluster_id: str) -> list[str]:
         """Ticket numbers of a cluster, oldest first."""
-        try:
-            cursor = self._store.collection(SIGNATURES).find(
-                {"cluster_id": cluster_id}).sort("at", 1).limit(self._limit)
-            return [d["_id"] async for d in cursor]
-        except PyMongoError as exc:
-            raise StoreUnavailable(str(exc)) from exc
+        docs = await self._store.find(SIGNATURES, {"cluster_at": key_range(cluster_id)},
+                                      sort=[("cluster_at", 1)], limit=self._limit,
+                                      projection={"_id": 1})
+        return [d["_id"] for d in docs]
 
     async def record(self, member: Member, region_key: str) -> Member:
         """Store the order's signature once; a redelivery gets the first assignment back."""
         doc = {"_id": member.ticket_no, "region_key": region_key, "at": member.at,
                "household": member.household, "cluster_id": member.cluster_id,
-               "sig": list(member.signature)}
+               "sig": list(member.signature),
+               "region_at": at_key(region_key, member.at),
+               "cluster_at": at_key(member.cluster_id, member.at)}
         try:
             await self._store.insert(SIGNATURES, doc)
             return member

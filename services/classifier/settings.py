@@ -16,7 +16,7 @@ class ClassifierSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SUQIU_CLASSIFIER_", extra="ignore", frozen=True)
 
     http_port: int = Field(default=8102, ge=0, le=65535)
-    prefetch: int = Field(default=32, ge=1, le=1000)
+    prefetch: int = Field(default=16, ge=1, le=1000)
     model_path: Path = Field(
         default=DEFAULT_MODEL_DIR,
         description="A model directory, or a models root whose LATEST names the version.")

@@ -16,7 +16,7 @@ class DispatcherSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SUQIU_DISPATCHER_", extra="ignore", frozen=True)
 
     http_port: int = Field(default=8103, ge=0, le=65535)
-    prefetch: int = Field(default=32, ge=1, le=1000)
+    prefetch: int = Field(default=16, ge=1, le=1000)
     routing_path: Path | None = Field(
         default_factory=lambda: default_config("routing.yaml"),
         description="Routing rules (category x region x keywords -> departments).")

@@ -21,7 +21,8 @@ def create_runtime(common: CommonSettings | None = None,
                    settings: IntakeSettings | None = None) -> ServiceRuntime:
     settings = settings or IntakeSettings()
     parts = ServiceParts.build("intake", common)
-    repo = IntakeRepository(parts.store, settings.ticket_prefix, parts.common.timezone)
+    repo = IntakeRepository(parts.store, settings.ticket_prefix, parts.common.timezone,
+                            settings.ticket_block)
     metrics = IntakeMetrics(parts.registry)
     catalogue = load_catalogue(parts.common.catalogue_path)
     handler = IntakeHandler(repo, parts.publisher, metrics, settings)

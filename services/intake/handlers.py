@@ -13,6 +13,7 @@ from faststream.rabbit import RabbitBroker
 
 from services.intake.contracts import IntakeMessage, RevalidateCommand
 from services.intake.domain import (
+    Candidate,
     Submission,
     TriageRules,
     find_link,
@@ -77,27 +78,28 @@ class IntakeHandler:
         self._metrics.normalise_seconds.labels(channel).observe(time.perf_counter() - started)
 
         # A redelivery, or the channel retried: re-emit the original event (same event id).
-        order = await self._repo.existing(sub.intake_key)
+        key = person_key(sub, self._settings.person_key_secret)
+        prior = await self._repo.prior(sub.intake_key, key, sub.received_at - self._window
+                                       if key and self._window else None)
+        order = prior.order
         if order is not None:
             structlog.contextvars.bind_contextvars(ticket_no=order.ticket_no)
             await self._announce(order)
             return self._count(channel, "duplicate")
-        link = await self._repo.linked(sub.intake_key)
+        link = prior.link
         if link is not None:
             structlog.contextvars.bind_contextvars(ticket_no=link["ticket_no"])
             await self._publisher.publish_event(
                 linked_event(link["ticket_no"], sub, link["similarity"], link["linked_at"]))
             return self._count(channel, "duplicate")
-        return await self._create(sub, raw_body)
+        return await self._create(sub, raw_body, key, prior.candidates)
 
-    async def _create(self, sub: Submission, raw_body: bytes) -> str:
+    async def _create(self, sub: Submission, raw_body: bytes, key: str | None,
+                      candidates: list[Candidate]) -> str:
         now = self._clock()
         channel = sub.channel.value
-        key = person_key(sub, self._settings.person_key_secret)
         match = None
-        if key and self._window:
-            candidates = await self._repo.recent_for_person(key, sub.received_at - self._window,
-                                                            sub.intake_key)
+        if candidates:
             match = find_link(stored_analysis_text(sub), sub.received_at, candidates,
                               window=self._window, threshold=self._settings.duplicate_similarity)
         if match and not match.target_invalid:

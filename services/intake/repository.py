@@ -1,28 +1,68 @@
 """Intake's access to the store: tickets by idempotency key, linked submissions, a person's
-recent tickets, ticket numbers, and the Open311 queries."""
+recent tickets, ticket numbers, the raw payloads, and the Open311 queries.
+
+Every query is one index walk (see shared/store.py): a person's recent tickets are the
+range `person_at` = `<person>|<received_at>` (shared/keys.py). The raw intake payload is
+stored apart from the work order, in `intake_payloads` (`_id` = intake key): the order that
+every stage reads and rewrites stays small, and no downstream service loads the payload.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from pymongo import DESCENDING
-from pymongo.errors import PyMongoError
 
 from services.intake.domain import Candidate
 from shared.contracts import TicketStatus, WorkOrder
-from shared.store import Store, StoreUnavailable
+from shared.keys import key_range
+from shared.store import DuplicateKey, Store
 from shared.ticket_numbers import TicketNumbers
 
-__all__ = ["IntakeRepository"]
+__all__ = ["PAYLOADS", "IntakeRepository", "Prior"]
 
+PAYLOADS = "intake_payloads"
 _CANDIDATES = 20
+_PERSON_FIELDS = {"_id": 1, "intake_key": 1, "analysis_text": 1, "received_at": 1, "status": 1}
+
+
+@dataclass
+class Prior:
+    """What the store already knows about a submission: its ticket, its link, or the
+    person's other recent tickets (candidates for linking a repeat)."""
+
+    order: WorkOrder | None = None
+    link: dict[str, Any] | None = None
+    candidates: list[Candidate] = field(default_factory=list)
 
 
 class IntakeRepository:
-    def __init__(self, store: Store, ticket_prefix: str, tz: str) -> None:
+    def __init__(self, store: Store, ticket_prefix: str, tz: str, ticket_block: int = 1) -> None:
         self._store = store
-        self._numbers = TicketNumbers(store, ticket_prefix, tz)
+        self._numbers = TicketNumbers(store, ticket_prefix, tz, ticket_block)
+
+    async def prior(self, intake_key: str, person_key: str | None,
+                    since: datetime | None) -> Prior:
+        """The submission's earlier outcome and the person's candidates, in as few reads as
+        possible: none without a person key (the ticket insert's unique intake key catches a
+        redelivery), one range read with one (its own ticket is among the results), and the
+        link lookup only when the person has other recent tickets (no candidate, no link).
+        """
+        if not person_key or since is None:
+            return Prior()
+        docs = await self._store.find(
+            "tickets", {"person_at": key_range(person_key, since)},
+            sort=[("person_at", DESCENDING)], limit=_CANDIDATES, projection=_PERSON_FIELDS)
+        own = next((d for d in docs if d.get("intake_key") == intake_key), None)
+        if own is not None:
+            return Prior(order=await self.get(own["_id"]))
+        candidates = [Candidate(d["_id"], d.get("analysis_text", ""), d["received_at"],
+                                d.get("status") == TicketStatus.INVALID.value) for d in docs]
+        if not candidates:
+            return Prior()
+        return Prior(link=await self.linked(intake_key), candidates=candidates)
 
     async def existing(self, intake_key: str) -> WorkOrder | None:
         return await self._store.find_ticket_by_intake_key(intake_key)
@@ -35,8 +75,24 @@ class IntakeRepository:
         return await self._numbers.allocate(now)
 
     async def insert(self, order: WorkOrder) -> None:
-        """DuplicateKey when another delivery already created this intake key's ticket."""
-        await self._store.insert_ticket(order)
+        """Store the raw payload apart, then the order without it.
+
+        DuplicateKey when another delivery already created this intake key's ticket.
+        """
+        if order.raw_payload is not None:
+            try:
+                await self._store.insert(PAYLOADS, {
+                    "_id": order.intake_key, "ticket_no": order.ticket_no,
+                    "channel": order.channel.value, "received_at": order.received_at,
+                    "raw_payload": order.raw_payload})
+            except DuplicateKey:
+                pass  # a redelivery: the first delivery's payload stays
+        await self._store.insert_ticket(order.model_copy(update={"raw_payload": None}))
+
+    async def raw_payload(self, intake_key: str) -> str | None:
+        """The intake message body exactly as received, by intake key."""
+        doc = await self._store.find_one(PAYLOADS, {"_id": intake_key})
+        return doc["raw_payload"] if doc else None
 
     async def insert_link(self, record: dict[str, Any]) -> None:
         """DuplicateKey when this submission was linked already (`_id` = its intake key)."""
@@ -50,29 +106,23 @@ class IntakeRepository:
 
     async def recent_for_person(self, person_key: str, since: datetime,
                                 exclude_intake_key: str) -> list[Candidate]:
-        """The person's tickets received since `since` (indexed on person_key, received_at).
+        """The person's tickets received since `since`, newest first (bounded).
 
         The submission's own ticket is excluded: a concurrent redelivery of the same message
         may have just created it, and it is a duplicate, not a repeat to link.
         """
-        docs = await self._find("tickets", {"person_key": person_key, "received_at": {"$gte": since}},
-                                limit=_CANDIDATES)
+        docs = await self._store.find(
+            "tickets", {"person_at": key_range(person_key, since)},
+            sort=[("person_at", DESCENDING)], limit=_CANDIDATES, projection=_PERSON_FIELDS)
         return [Candidate(d["_id"], d.get("analysis_text", ""), d["received_at"],
                           d.get("status") == TicketStatus.INVALID.value)
                 for d in docs if d.get("intake_key") != exclude_intake_key]
 
     async def tickets_between(self, start: datetime, end: datetime, limit: int) -> list[WorkOrder]:
-        docs = await self._find("tickets", {"received_at": {"$gte": start, "$lte": end}}, limit=limit)
+        docs = await self._store.find("tickets", {"received_at": {"$gte": start, "$lte": end}},
+                                      sort=[("received_at", DESCENDING)], limit=limit)
         return [WorkOrder.from_document(d) for d in docs]
 
     async def archive_rejection(self, record: dict[str, Any]) -> None:
         """Bad input that never reached the queue (HTTP): kept like the consumer's rejections."""
         await self._store.insert("rejected_messages", record)
-
-    async def _find(self, collection: str, flt: dict[str, Any], *, limit: int) -> list[dict[str, Any]]:
-        try:
-            cursor = self._store.collection(collection).find(flt).sort(
-                "received_at", DESCENDING).limit(limit)
-            return [d async for d in cursor]
-        except PyMongoError as exc:
-            raise StoreUnavailable(str(exc)) from exc

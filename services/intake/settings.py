@@ -23,8 +23,12 @@ class IntakeSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SUQIU_INTAKE_", extra="ignore", frozen=True)
 
     http_port: int = Field(default=8101, ge=0, le=65535)
-    prefetch: int = Field(default=32, ge=1, le=1000)
+    prefetch: int = Field(default=16, ge=1, le=1000)
     ticket_prefix: str = Field(default="SQ", pattern=r"^[A-Z]{1,6}$")
+    ticket_block: int = Field(
+        default=20, ge=1, le=1000,
+        description="Ticket numbers a replica reserves with one store command (unused ones "
+                    "of a stopped replica or a past day are gaps).")
     # receipts and call-backs
     ack_promise_hours: float = Field(default=24.0, gt=0, description="Receipt's promised limit.")
     callback_hours: float = Field(default=24.0, gt=0, description="Call-back due for invalid orders.")

@@ -86,8 +86,16 @@ class MemoryStore:
                 return dict(d)
         return None
 
-    async def next_sequence(self, name: str) -> int:
-        self.counters[name] = self.counters.get(name, 0) + 1
+    async def find(self, collection: str, flt: Mapping[str, Any], *,
+                   sort: list[tuple[str, int]] | None = None, limit: int,
+                   projection: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        docs = [dict(d) for d in self.collections.get(collection, {}).values() if _matches(d, flt)]
+        for key, direction in reversed(sort or []):
+            docs.sort(key=lambda d: d.get(key) or "", reverse=direction < 0)
+        return docs[:limit]
+
+    async def next_sequence(self, name: str, block: int = 1) -> int:
+        self.counters[name] = self.counters.get(name, 0) + block
         return self.counters[name]
 
     async def find_ticket_by_intake_key(self, intake_key: str) -> WorkOrder | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -71,37 +71,52 @@ class Deliverer:
 
     # --- the consumer path ---------------------------------------------------------------
     async def notify(self, event: TicketEvent) -> str:
-        """Plan and send every notification of `event`; "ok" or "duplicate" (all known)."""
+        """Plan and send every notification of `event`; "ok" or "duplicate" (all known).
+
+        Store commands per event: the order, one insert of every entry, one write of every
+        send's outcome (provider calls happen between the two writes, each claimed first).
+        """
         order = await self._store.get_ticket(event.ticket_no)
         if order is None:
             raise PermanentError("unknown_ticket", [FieldError(
                 "ticket_no", "not_found", "no work order with this ticket number")])
         planned = self.planner.plan(event, order)
         event_doc = json.loads(EVENT_ADAPTER.dump_json(event))
+        now = self.clock()
+        docs = await self.log.begin_many([(n, self._initial(n, now)) for n in planned],
+                                         event_doc, now)
         fresh = 0
-        for n in planned:
-            fresh += await self._accept(n, event_doc) != "deduplicated"
+        changes: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        after: list[Callable[[], Awaitable[None]]] = []
+        for n, doc in zip(planned, docs, strict=True):
+            if doc is None:
+                self._counted(n, "deduplicated")
+                continue
+            fresh += 1
+            if doc["state"] != "queued":  # skipped, or held for quiet hours or a digest
+                self._counted(n, doc["state"])
+                continue
+            fields, then = await self._attempt(doc, n, now)
+            changes.append((doc, fields))
+            after.extend(then)
+        await self.log.change_many(changes, now)
+        for action in after:
+            await action()
         return "ok" if fresh or not planned else "duplicate"
 
-    async def _accept(self, n: Notification, event_doc: dict[str, Any]) -> str:
-        now = self.clock()
+    def _initial(self, n: Notification, now: datetime) -> dict[str, Any]:
+        """The state a new entry starts in: skipped, held (quiet hours, digest) or queued."""
         if n.skip_reason:
-            doc = await self.log.begin(n, event_doc, now, state="skipped", due_at=None,
-                                       detail=n.skip_reason)
-            return self._counted(n, "skipped" if doc else "deduplicated")
+            return {"state": "skipped", "due_at": None, "detail": n.skip_reason,
+                    "hold_reason": None}
         hold = self._quiet.hold_until(n, now)
         reason = "quiet_hours" if hold else None
         if hold is None and n.digest_minutes and n.channel == "email":
             hold, reason = digest_due(now, n.digest_minutes), "digest"
         if hold is not None:
-            doc = await self.log.begin(n, event_doc, now, state="held", due_at=hold,
-                                       detail=reason, hold_reason=reason)
-            return self._counted(n, "held" if doc else "deduplicated")
-        doc = await self.log.begin(n, event_doc, now, state="queued",
-                                   due_at=now + self._retry.lease)
-        if doc is None:
-            return self._counted(n, "deduplicated")
-        return await self._send(doc, n, now)
+            return {"state": "held", "due_at": hold, "detail": reason, "hold_reason": reason}
+        return {"state": "queued", "due_at": now + self._retry.lease, "detail": None,
+                "hold_reason": None}
 
     def _counted(self, n: Notification, outcome: str) -> str:
         self._metrics.count(n.channel, n.event_type, outcome)
@@ -109,44 +124,53 @@ class Deliverer:
 
     # --- sending ---------------------------------------------------------------------------
     async def _send(self, doc: dict[str, Any], n: Notification, now: datetime) -> str:
+        fields, after = await self._attempt(doc, n, now)
+        await self.log.change(doc, now, **fields)
+        for action in after:
+            await action()
+        return str(fields["state"])
+
+    async def _attempt(self, doc: dict[str, Any], n: Notification, now: datetime
+                       ) -> tuple[dict[str, Any], list[Callable[[], Awaitable[None]]]]:
+        """Call the provider once: the entry's new fields, and what to do once they are stored."""
         attempts = doc["attempts"] + 1
         started = time.perf_counter()
         try:
             result = await self._channels[n.channel].deliver(n)
         except TransientDeliveryError as exc:
             self._metrics.send_seconds.labels(n.channel).observe(time.perf_counter() - started)
-            return await self._transient(doc, n, attempts, str(exc), now)
+            return self._transient(doc, n, attempts, str(exc), now)
         self._metrics.send_seconds.labels(n.channel).observe(time.perf_counter() - started)
-        await self._finish([doc], n, attempts, result, now)
-        return result.state
+        return self._result(doc, n, attempts, result, now), []
 
-    async def _finish(self, docs: list[dict[str, Any]], n: Notification, attempts: int,
-                      result: DeliveryResult, now: datetime) -> None:
-        for doc in docs:
-            await self.log.change(doc, now, state=result.state, attempts=attempts, due_at=None,
-                                  provider_id=result.provider_id, detail=result.detail,
-                                  sent_at=now if result.state == "sent" else None)
-            self._metrics.count(n.channel, doc["event_type"], result.state)
+    def _result(self, doc: dict[str, Any], n: Notification, attempts: int,
+                result: DeliveryResult, now: datetime) -> dict[str, Any]:
+        self._metrics.count(n.channel, doc["event_type"], result.state)
         if result.state == "failed":
             log.warning("notification_failed", channel=n.channel, event_type=n.event_type,
                         ticket_no=n.ticket_no, detail=result.detail)
+        return {"state": result.state, "attempts": attempts, "due_at": None,
+                "provider_id": result.provider_id, "detail": result.detail,
+                "sent_at": now if result.state == "sent" else None}
 
-    async def _transient(self, doc: dict[str, Any], n: Notification, attempts: int,
-                         error: str, now: datetime) -> str:
+    def _transient(self, doc: dict[str, Any], n: Notification, attempts: int,
+                   error: str, now: datetime
+                   ) -> tuple[dict[str, Any], list[Callable[[], Awaitable[None]]]]:
         if attempts >= self._retry.max_attempts:
-            await self.log.change(doc, now, state="failed", attempts=attempts, due_at=None,
-                                  retryable=True, detail=f"retries_exhausted: {error}"[:300])
-            await self._dead_letter(doc, n, attempts, error)
             self._metrics.count(n.channel, n.event_type, "failed")
             self._metrics.count(n.channel, n.event_type, "dead_lettered")
-            return "failed"
+
+            async def dead_letter() -> None:
+                await self._dead_letter(doc, n, attempts, error)
+
+            return ({"state": "failed", "attempts": attempts, "due_at": None, "retryable": True,
+                     "detail": f"retries_exhausted: {error}"[:300]}, [dead_letter])
         delay = retry_delay(attempts, self._retry.base_s, self._retry.cap_s)
-        await self.log.change(doc, now, state="retrying", attempts=attempts,
-                              due_at=now + timedelta(seconds=delay), detail=error[:300])
         self._metrics.count(n.channel, n.event_type, "retried")
         log.info("notification_retry_scheduled", channel=n.channel, event_type=n.event_type,
                  ticket_no=n.ticket_no, attempt=attempts, backoff_s=delay, error=error[:200])
-        return "retrying"
+        return ({"state": "retrying", "attempts": attempts,
+                 "due_at": now + timedelta(seconds=delay), "detail": error[:300]}, [])
 
     async def _dead_letter(self, doc: dict[str, Any], n: Notification, attempts: int,
                            error: str) -> None:
@@ -223,13 +247,20 @@ class Deliverer:
             "signature": self.planner.signature})
         combined = replace(first, title=r.title, text=r.body)
         attempts = max(d["attempts"] for d, _ in group) + 1
+        changes: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        after: list[Callable[[], Awaitable[None]]] = []
         try:
             result = await self._channels[first.channel].deliver(combined)
         except TransientDeliveryError as exc:
             for doc, n in group:
-                await self._transient(doc, n, doc["attempts"] + 1, str(exc), now)
-            return
-        await self._finish([d for d, _ in group], first, attempts, result, now)
+                fields, then = self._transient(doc, n, doc["attempts"] + 1, str(exc), now)
+                changes.append((doc, fields))
+                after.extend(then)
+        else:
+            changes = [(doc, self._result(doc, first, attempts, result, now)) for doc, _ in group]
+        await self.log.change_many(changes, now)
+        for action in after:
+            await action()
 
     async def release_forever(self, interval_s: float, limit: int) -> None:
         """Background task: a failing pass is logged and retried at the next interval."""

@@ -17,7 +17,7 @@ class NotifierSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SUQIU_NOTIFIER_", extra="ignore", frozen=True)
 
     http_port: int = Field(default=8105, ge=0, le=65535)
-    prefetch: int = Field(default=32, ge=1, le=1000)
+    prefetch: int = Field(default=16, ge=1, le=1000)
     config_path: Path = Field(default_factory=lambda: default_config("notifier.yaml"),
                               description="Department contacts, WeChat template ids, digests.")
     templates_dir: Path | None = Field(default=None, description="Operator template overrides.")

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.contracts.common import Channel, Severity, TicketStatus
 from shared.contracts.intake import AttachmentRef, Complainant, Content, Location
+from shared.keys import at_key
 
 __all__ = [
     "Classification",
@@ -136,7 +137,10 @@ class WorkOrder(_Doc):
     location: Location
     attachments: list[AttachmentRef] = Field(default_factory=list)
     channel_details: dict[str, Any] = Field(default_factory=dict)
-    raw_payload: str = Field(description="The intake message body exactly as received (UTF-8).")
+    raw_payload: str | None = Field(
+        default=None, description="The intake message body exactly as received (UTF-8). Set on "
+        "the order intake builds; stored apart, in `intake_payloads` (one document per intake "
+        "key), so the document every stage rewrites stays small.")
     classification: Classification | None = None
     dispatch: Dispatch | None = None
     sla: SlaDeadlines | None = None
@@ -156,6 +160,11 @@ class WorkOrder(_Doc):
         """The Mongo document: `_id` is the ticket number."""
         doc = self.model_dump(mode="python")
         doc["_id"] = doc.pop("ticket_no")
+        if doc.get("raw_payload") is None:
+            doc.pop("raw_payload", None)
+        # The person's tickets by time, one indexed field (see shared/keys.py).
+        if self.person_key:
+            doc["person_at"] = at_key(self.person_key, self.received_at)
         return doc
 
     @classmethod
@@ -163,4 +172,5 @@ class WorkOrder(_Doc):
         """Inverse of to_document."""
         data = dict(doc)
         data["ticket_no"] = data.pop("_id")
+        data.pop("person_at", None)
         return cls.model_validate(data)

@@ -97,7 +97,9 @@ async def test_every_channel_becomes_a_work_order_with_a_receipt(intake: Intake)
         assert isinstance(event, TicketReceived) and event.ticket_no == order.ticket_no, name
         assert event.promised_by is not None
         assert order.status.value == "received" and order.channel.value == channel
-        assert order.raw_payload == json.dumps(data, ensure_ascii=False)
+        assert order.raw_payload is None  # the order stays small: the payload is apart
+        payload = await intake.store.find_one("intake_payloads", {"_id": order.intake_key})
+        assert payload and payload["raw_payload"] == json.dumps(data, ensure_ascii=False)
         assert order.analysis_text and order.validity is not None and order.validity.valid
         assert intake.sample("suqiu_intake_received_total", channel=channel) == 1
     assert intake.sample("suqiu_intake_tickets_total", channel="email", outcome="created") == 1
