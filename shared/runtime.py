@@ -182,7 +182,7 @@ class ServiceParts:
         topology = Topology(common.namespace, common.queue_type, common.delivery_limit)
         broker = build_broker(common, registry, name)
         store = Store(common.mongo_url, common.mongo_db)
-        publisher = EventPublisher(broker, topology)
+        publisher = EventPublisher(broker, topology, registry)
         consumer = ReliableConsumer(service=name, queue=topology.work_queue(name).name,
                                     store=store, publisher=publisher,
                                     metrics=ConsumerMetrics(registry, name))

@@ -3,6 +3,7 @@ recent tickets, ticket numbers, and the Open311 queries."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -34,7 +35,7 @@ class IntakeRepository:
     async def next_ticket_no(self, now: datetime) -> str:
         return await self._numbers.allocate(now)
 
-    async def insert(self, order: WorkOrder) -> None:
+    async def insert_ticket(self, order: WorkOrder) -> None:
         """DuplicateKey when another delivery already created this intake key's ticket."""
         await self._store.insert_ticket(order)
 
@@ -45,8 +46,14 @@ class IntakeRepository:
     async def get(self, ticket_no: str) -> WorkOrder | None:
         return await self._store.get_ticket(ticket_no)
 
-    async def save(self, order: WorkOrder, *, expected_version: int) -> WorkOrder:
+    async def get_ticket(self, ticket_no: str) -> WorkOrder | None:
+        return await self._store.get_ticket(ticket_no)
+
+    async def save_ticket(self, order: WorkOrder, *, expected_version: int) -> WorkOrder:
         return await self._store.save_ticket(order, expected_version=expected_version)
+
+    async def mark_sent(self, ticket_no: str, keys: Sequence[str]) -> None:
+        await self._store.mark_sent(ticket_no, keys)
 
     async def recent_for_person(self, person_key: str, since: datetime,
                                 exclude_intake_key: str) -> list[Candidate]:
