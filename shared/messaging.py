@@ -88,7 +88,7 @@ class EventPublisher:
         return await self.publish_pending(entry_for(event),
                                           event.ticket_no)  # type: ignore[attr-defined]
 
-    async def publish_pending(self, entry: PendingEvent, ticket_no: str) -> bool:
+    async def publish_pending(self, entry: PendingEvent, ticket_no: str | None) -> bool:
         """Publish an outbox entry; routing key = event type, message id = event id.
 
         Returns False when the broker returned it as unroutable (counted)."""
@@ -102,7 +102,7 @@ class EventPublisher:
             # share it across every service (None outside a handler: FastStream makes one).
             correlation_id=structlog.contextvars.get_contextvars().get("correlation_id"),
             content_type="application/json",
-            headers={"x-suqiu-ticket-no": ticket_no},
+            headers={"x-suqiu-ticket-no": ticket_no} if ticket_no else None,
             persist=True,
             mandatory=True,
         )
