@@ -236,7 +236,7 @@ class ServiceParts:
         store = Store(common.mongo_url, common.mongo_db,
                       max_in_flight=common.store_max_in_flight, registry=registry,
                       service=name)
-        publisher = EventPublisher(broker, topology)
+        publisher = EventPublisher(broker, topology, registry)
         consumer = ReliableConsumer(service=name, queue=topology.work_queue(name).name,
                                     store=store, publisher=publisher,
                                     metrics=ConsumerMetrics(registry, name),

@@ -11,7 +11,7 @@ strings (nx-27017's replace turns other `_id` types into strings); reads use ind
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -257,6 +257,14 @@ class Store:
         if saved is None:
             raise VersionConflict(f"{order.ticket_no} is no longer at version {expected_version}")
         return WorkOrder.from_document(saved)
+
+    async def mark_sent(self, ticket_no: str, keys: Sequence[str]) -> None:
+        """Remove published entries from the order's outbox: one small write by `_id`.
+
+        Deliberately not conditional and not a new version (see shared/outbox.py)."""
+        if keys:
+            await self.update_by_id("tickets", ticket_no,
+                                    {"$unset": {f"outbox.{k}": "" for k in keys}})
 
 
 def _check_no_datetime_set(update: Mapping[str, Any]) -> None:

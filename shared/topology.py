@@ -21,7 +21,8 @@ from typing import Any
 from faststream.rabbit import ExchangeType, RabbitExchange, RabbitQueue
 from faststream.rabbit.schemas.queue import QueueType
 
-__all__ = ["COMMAND_BINDINGS", "SERVICES", "Topology", "WorkQueue"]
+__all__ = ["COMMAND_BINDINGS", "EVENT_BINDINGS", "EXTERNAL_BINDINGS", "SERVICES", "Topology",
+           "WorkQueue", "bound_event_types"]
 
 SERVICES: tuple[str, ...] = ("intake", "classifier", "dispatcher", "sla_monitor", "notifier")
 
@@ -34,13 +35,26 @@ EVENT_BINDINGS: dict[str, tuple[str, ...]] = {
                     "ticket.replied", "ticket.closed", "ticket.reopened"),
     "notifier": ("ticket.received", "ticket.dispatched", "sla.warning", "sla.breached",
                  "sla.escalated", "ticket.urged", "ticket.replied", "ticket.revisit_requested",
-                 "ticket.extension_approved", "ticket.invalid", "ticket.linked"),
+                 "ticket.extension_approved", "ticket.invalid", "ticket.linked",
+                 "ticket.escalated", "ticket.extension_requested", "ticket.triage_required"),
 }
+
+# Event types read by systems outside the five services: each gets its own durable queue
+# `<ns>.external.<name>` (no dead-letter path: the outside system owns it). Every routing key
+# a service publishes must be bound here or in EVENT_BINDINGS / COMMAND_BINDINGS; publishes
+# are mandatory, and a return is counted in `suqiu_unroutable_total`.
+EXTERNAL_BINDINGS: dict[str, tuple[str, ...]] = {}
 
 # Commands from department systems: published to the intake exchange with these routing keys.
 COMMAND_BINDINGS: dict[str, tuple[str, ...]] = {
     "dispatcher": ("command.dispatcher",),
 }
+
+
+def bound_event_types() -> frozenset[str]:
+    """Every event routing key some queue is bound to on the events exchange."""
+    return frozenset(k for keys in (*EVENT_BINDINGS.values(), *EXTERNAL_BINDINGS.values())
+                     for k in keys)
 
 
 @dataclass(frozen=True)
@@ -117,6 +131,9 @@ class Topology:
                          self.events_exchange, EVENT_BINDINGS[service],
                          COMMAND_BINDINGS.get(service, ()))
 
+    def external_queue(self, name: str) -> str:
+        return f"{self.namespace}.external.{name}"
+
     def work_queues(self) -> list[WorkQueue]:
         return [self.work_queue(s) for s in SERVICES]
 
@@ -158,6 +175,8 @@ class Topology:
             for wq in self.work_queues():
                 for name in (wq.name, wq.dlq):
                     await channel.queue_delete(name)
+            for name in EXTERNAL_BINDINGS:
+                await channel.queue_delete(self.external_queue(name))
             for name in (self.intake_exchange, self.events_exchange, self.dead_letter_exchange):
                 await channel.exchange_delete(name)
             await self._delete_retry(channel)
@@ -195,5 +214,9 @@ class Topology:
                                                   arguments=self.dlq_spec(wq).arguments)
                 await dlq.bind(declared[self.dead_letter_exchange], routing_key=wq.name)
             await self._declare_retry(channel)
+            for name, keys in EXTERNAL_BINDINGS.items():
+                queue = await channel.declare_queue(self.external_queue(name), durable=True)
+                for key in keys:
+                    await queue.bind(declared[self.events_exchange], routing_key=key)
         finally:
             await conn.close()

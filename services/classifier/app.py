@@ -6,7 +6,7 @@ from services.classifier.domain.region import national_lookup
 from services.classifier.handlers import ClassifierHandler, register
 from services.classifier.metrics import ClassifierMetrics
 from services.classifier.model_holder import ModelHolder
-from services.classifier.repository import Signatures, TicketSteps
+from services.classifier.repository import Orders, Signatures
 from services.classifier.settings import ClassifierSettings
 from shared.catalogue import load_catalogue
 from shared.runtime import ServiceParts, ServiceRuntime
@@ -26,8 +26,8 @@ def create_runtime(common: CommonSettings | None = None,
     if settings.national_gazetteer:
         national_lookup(f"{catalogue.province}{catalogue.city}")  # load it now, not on a message
     handler = ClassifierHandler(
-        TicketSteps(parts.store, parts.publisher), catalogue, ClassifierMetrics(parts.registry),
-        models=models, signatures=Signatures(parts.store), publisher=parts.publisher,
+        Orders(parts.store), parts.publisher, catalogue, ClassifierMetrics(parts.registry),
+        models=models, signatures=Signatures(parts.store),
         national_gazetteer=settings.national_gazetteer)
     register(parts.consumer, parts.broker, parts.topology, handler, settings.prefetch)
     return parts.runtime(settings.http_port)

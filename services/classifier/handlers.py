@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import structlog
 from faststream.rabbit import RabbitBroker
+from pydantic import BaseModel
 
 from services.classifier.domain.classify import (
     apply_classification,
@@ -25,26 +26,28 @@ from services.classifier.domain.clustering import (
 )
 from services.classifier.metrics import ClassifierMetrics
 from services.classifier.model_holder import ModelHolder
-from services.classifier.repository import Signatures, TicketSteps
+from services.classifier.repository import Orders, Signatures
 from shared.catalogue import Catalogue
 from shared.contracts import Classification, TicketReceived, TicketStatus, WorkOrder
-from shared.messaging import EventPublisher, ReliableConsumer
+from shared.errors import FieldError, PermanentError
+from shared.messaging import ReliableConsumer
+from shared.outbox import Change, OrderWriter, OutboxPublisher
 from shared.topology import Topology
 
 __all__ = ["ClassifierHandler", "register"]
 
 
 class ClassifierHandler:
-    def __init__(self, steps: TicketSteps, catalogue: Catalogue, metrics: ClassifierMetrics,
-                 *, models: ModelHolder | None = None, signatures: Signatures | None = None,
-                 publisher: EventPublisher | None = None, national_gazetteer: bool = True,
+    def __init__(self, orders: Orders, publisher: OutboxPublisher, catalogue: Catalogue,
+                 metrics: ClassifierMetrics, *, models: ModelHolder | None = None,
+                 signatures: Signatures | None = None, national_gazetteer: bool = True,
                  ) -> None:
-        self._steps = steps
+        self._orders = orders
+        self._writer = OrderWriter(orders, publisher, "classifier.classify")
         self._catalogue = catalogue
         self._metrics = metrics
         self._models = models or ModelHolder(None)
         self._signatures = signatures
-        self._publisher = publisher
         self._national = national_gazetteer
         if self._models.model is not None:
             metrics.model_info.labels(self._models.model.version).set(1)
@@ -72,11 +75,16 @@ class ClassifierHandler:
             households >= policy.mass_incident_households, first.best_similarity)
 
     async def on_received(self, event: TicketReceived) -> str:
+        """Classify once: the verdict, ticket.classified (or triage_required) and, for a
+        cluster that reached the mass-incident size, ticket.mass_incident in one write."""
         structlog.contextvars.bind_contextvars(ticket_no=event.ticket_no)
         model = self._models.current()
         if model is not None:
             self._metrics.model_info.labels(model.version).set(1)
-        order = await self._steps.load(event.ticket_no)
+        order = await self._orders.get_ticket(event.ticket_no)
+        if order is None:
+            raise PermanentError("unknown_ticket", [FieldError(
+                "ticket_no", "not_found", "no work order with this ticket number")])
         now = datetime.now(UTC)
         result: Classification | None = None
         cluster: ClusterAssignment | None = None
@@ -86,25 +94,28 @@ class ClassifierHandler:
             if self._signatures is not None:
                 cluster = await self._cluster(order, result)
                 result = with_cluster(result, cluster)
-        verdict = result
         threshold = self._catalogue.classifier.triage_threshold
-        outcome, saved = await self._steps.advance(
-            event.ticket_no,
-            done=lambda o: o.classification is not None,
-            apply=lambda o: apply_classification(
-                o, verdict or classify(o, self._catalogue, now, model,
-                                       national_gazetteer=self._national), now),
-            event=lambda o: classified_event(o, threshold),
-        )
-        c = saved.classification
-        if c is not None and c.mass_incident and c.cluster_id and self._publisher is not None:
-            if cluster is None or cluster.cluster_id != c.cluster_id:
-                members = await self._signatures.members(c.cluster_id) if self._signatures \
-                    else [saved.ticket_no]
-                cluster = ClusterAssignment(c.cluster_id, tuple(members) or (saved.ticket_no,),
-                                            c.cluster_households, True, 1.0)
-            await self._publisher.publish_event(mass_incident_event(saved, cluster))
-        if outcome == "ok" and c is not None:
+
+        def step(o: WorkOrder) -> Change | None:
+            if o.classification is not None:
+                return None  # classified before: a redelivery or another replica
+            verdict = result or classify(o, self._catalogue, now, model,
+                                         national_gazetteer=self._national)
+            try:
+                changed = apply_classification(o, verdict, now)
+            except ValueError as exc:
+                raise PermanentError("illegal_transition", [FieldError(
+                    "status", "illegal_transition", str(exc))]) from exc
+            events: list[BaseModel] = [classified_event(changed, threshold)]
+            c = changed.classification
+            if c is not None and c.mass_incident and cluster is not None \
+                    and cluster.cluster_id == c.cluster_id:
+                events.append(mass_incident_event(changed, cluster))
+            return changed, events
+
+        written = await self._writer.apply(order, step)
+        c = written.order.classification
+        if written.outcome == "ok" and c is not None:
             self._metrics.classified.labels(c.category, c.severity.value).inc()
             self._metrics.confidence.observe(c.confidence)
             self._metrics.decided_by.labels(c.decided_by or "rule").inc()
@@ -112,7 +123,7 @@ class ClassifierHandler:
                 self._metrics.triage.inc()
             if c.mass_incident:
                 self._metrics.mass_incidents.inc()
-        return outcome
+        return written.outcome
 
 
 def register(consumer: ReliableConsumer, broker: RabbitBroker, topology: Topology,

@@ -1,12 +1,13 @@
-"""The classifier's storage: work orders through the shared ticket steps, and the recent
-near-duplicate signatures per region (collection `duplicate_signatures`, `_id` = ticket).
+"""The classifier's storage: work orders (read by number, written under their version with
+their outbox), and the recent near-duplicate signatures per region (collection
+`duplicate_signatures`, `_id` = ticket).
 
 A region's recent signatures and a cluster's members are ranges on one indexed key each,
 `region_at = "<region>|<at>"` and `cluster_at = "<cluster>|<at>"` (shared/keys.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -14,12 +15,31 @@ from pymongo.errors import PyMongoError
 
 from services.classifier.domain.clustering import Member
 from shared.keys import at_key, key_range
+from shared.contracts import WorkOrder
 from shared.store import DuplicateKey, Store, StoreUnavailable
-from shared.ticket_flow import TicketSteps
 
-__all__ = ["SIGNATURES", "Signatures", "TicketSteps", "labelled_history"]
+__all__ = ["SIGNATURES", "Orders", "Signatures", "labelled_history"]
 
 SIGNATURES = "duplicate_signatures"
+
+
+class Orders:
+    """Work orders as the classifier reads and writes them (shared.outbox.OutboxStore)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    async def get_ticket(self, ticket_no: str) -> WorkOrder | None:
+        return await self._store.get_ticket(ticket_no)
+
+    async def save_ticket(self, order: WorkOrder, *, expected_version: int) -> WorkOrder:
+        return await self._store.save_ticket(order, expected_version=expected_version)
+
+    async def insert_ticket(self, order: WorkOrder) -> None:
+        await self._store.insert_ticket(order)
+
+    async def mark_sent(self, ticket_no: str, keys: Sequence[str]) -> None:
+        await self._store.mark_sent(ticket_no, keys)
 
 
 def _member(doc: Mapping[str, Any]) -> Member:

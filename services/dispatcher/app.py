@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from services.dispatcher.auth import load_credentials
+from services.dispatcher.domain import Policy
 from services.dispatcher.handlers import DispatcherHandler, register
 from services.dispatcher.http_api import DispatcherHttpApi
-from services.dispatcher.lifecycle import Policy
 from services.dispatcher.metrics import DispatcherMetrics
+from services.dispatcher.repository import DispatcherRepository
 from services.dispatcher.routing import load_routing
-from services.dispatcher.service import Lifecycle
+from services.dispatcher.service import LifecycleService
 from services.dispatcher.settings import DispatcherSettings
 from shared.catalogue import load_catalogue
 from shared.runtime import ServiceParts, ServiceRuntime
@@ -30,7 +31,8 @@ def create_runtime(common: CommonSettings | None = None,
     credentials = load_credentials(secret, settings.credentials_file,
                                    {d.id for d in catalogue.departments})
     metrics = DispatcherMetrics(parts.registry)
-    lifecycle = Lifecycle(parts.store, parts.publisher, policy, rules, metrics)
+    lifecycle = LifecycleService(DispatcherRepository(parts.store), parts.publisher, policy,
+                                 rules, metrics)
     register(parts.consumer, parts.broker, parts.topology, DispatcherHandler(lifecycle),
              settings.prefetch)
     api = DispatcherHttpApi(lifecycle, credentials, metrics, settings.inbox_limit)

@@ -17,10 +17,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from services.dispatcher.auth import Credentials, Principal
-from services.dispatcher.lifecycle import Command, Refused, lifecycle_of
+from services.dispatcher.domain import Refused, lifecycle_of
 from services.dispatcher.metrics import DispatcherMetrics
-from services.dispatcher.service import Lifecycle, UnknownTicket
-from shared.contracts import TicketStatus, WorkOrder
+from services.dispatcher.service import LifecycleService, UnknownTicket
+from shared.contracts import Command, TicketStatus, WorkOrder
 from shared.errors import field_errors_from_pydantic
 from shared.privacy import mask_name, mask_phone, scrub_text
 from shared.store import StoreUnavailable, VersionConflict
@@ -97,7 +97,7 @@ def _summary(order: WorkOrder) -> dict[str, Any]:
 
 
 class DispatcherHttpApi:
-    def __init__(self, lifecycle: Lifecycle, credentials: Credentials,
+    def __init__(self, lifecycle: LifecycleService, credentials: Credentials,
                  metrics: DispatcherMetrics, inbox_limit: int = 200) -> None:
         self._life = lifecycle
         self._creds = credentials
@@ -128,23 +128,14 @@ class DispatcherHttpApi:
             return response
         return run
 
-    async def _find(self, flt: dict[str, Any], limit: int) -> list[WorkOrder]:
-        cursor = self._life.store.tickets.find(flt).limit(limit)
-        docs = [doc async for doc in cursor]
-        return [WorkOrder.from_document(d) for d in docs]
-
     async def inbox(self, request: Request, principal: Principal) -> Response:
         """The caller's orders (lead or assisting), by status, soonest deadline first."""
         status = request.query_params.get("status")
         dept = principal.department
         if principal.role != "department":
             dept = request.query_params.get("department") or ""
-        flt: dict[str, Any] = {}
-        if dept:
-            flt["$or"] = [{"dispatch.department": dept}, {"dispatch.co_departments": dept}]
-        if status:
-            flt["status"] = status
-        orders = [o for o in await self._find(flt, self._limit * 4)
+        found = await self._life.repo.department_orders(dept or None, status, self._limit * 4)
+        orders = [o for o in found
                   if (status or o.status.value not in _CLOSED) and (not dept or can_see(
                       Principal(department=dept), o))]
         orders.sort(key=lambda o: (o.sla.resolution_due.isoformat() if o.sla else "~",
@@ -156,7 +147,7 @@ class DispatcherHttpApi:
         """The triage queue (人工分拨): orders no rule or department took, for an operator."""
         if principal.role == "department":
             return _error(403, "forbidden", "the triage queue is for operators and supervisors")
-        orders = await self._find({"status": TicketStatus.TRIAGE.value}, self._limit)
+        orders = await self._life.repo.triage_queue(self._limit)
         orders.sort(key=lambda o: (o.received_at, o.ticket_no))
         return JSONResponse({"orders": [_summary(o) for o in orders]})
 
@@ -209,5 +200,6 @@ class DispatcherHttpApi:
             return _error(409, "version_conflict", "the order changed meanwhile; reload and retry")
         saved = result.order
         return JSONResponse({"ticket_no": saved.ticket_no, "status": saved.status.value,
-                             "version": saved.version, "events": result.events},
+                             "version": saved.version, "outcome": result.outcome,
+                             "events": result.events},
                             headers={"ETag": f'"{saved.version}"'})

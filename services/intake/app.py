@@ -11,6 +11,7 @@ from services.intake.open311 import Catalog, Open311Api
 from services.intake.repository import IntakeRepository
 from services.intake.settings import IntakeSettings
 from shared.catalogue import load_catalogue
+from shared.contracts import PendingEvent
 from shared.runtime import ServiceParts, ServiceRuntime
 from shared.settings import CommonSettings
 
@@ -31,11 +32,14 @@ def create_runtime(common: CommonSettings | None = None,
     topology = parts.topology
 
     async def publish_web_form(message: WebForm) -> None:
-        """The Open311 POST enters exactly like a channel system's message."""
-        await parts.broker.publish(
-            message.model_dump_json().encode(), exchange=topology.exchange(topology.intake_exchange),
-            routing_key=topology.intake_routing_key("web"), message_id=message.message_id,
-            content_type="application/json", persist=True, mandatory=False)
+        """The Open311 POST enters exactly like a channel system's message (mandatory,
+        confirmed: the request is accepted only once the broker holds it in the queue)."""
+        routed = await parts.publisher.publish_pending(PendingEvent(
+            event_id=message.message_id, exchange="intake",
+            routing_key=topology.intake_routing_key("web"),
+            body=message.model_dump_json()), None)
+        if not routed:
+            raise RuntimeError("the intake queue is not bound for web forms")
 
     open311 = Open311Api(repo, publish_web_form, catalogue, settings, metrics)
     http_api = IntakeHttpApi(repo, handler, Catalog(catalogue), settings, metrics)

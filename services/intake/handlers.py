@@ -10,6 +10,7 @@ from typing import Any
 
 import structlog
 from faststream.rabbit import RabbitBroker
+from pydantic import BaseModel
 
 from services.intake.contracts import IntakeMessage, RevalidateCommand
 from services.intake.domain import (
@@ -35,7 +36,8 @@ from services.intake.settings import IntakeSettings
 from shared.contracts import TicketStatus, WorkOrder
 from shared.errors import FieldError, PermanentError
 from shared.messaging import EventPublisher, ReliableConsumer
-from shared.store import DuplicateKey, VersionConflict
+from shared.outbox import Change, OrderWriter
+from shared.store import DuplicateKey
 from shared.topology import Topology
 
 __all__ = ["IntakeHandler", "register"]
@@ -53,6 +55,7 @@ class IntakeHandler:
                  clock: Callable[[], datetime] = _utcnow) -> None:
         self._repo = repo
         self._publisher = publisher
+        self._writer = OrderWriter(repo, publisher, "intake.create")
         self._metrics = metrics
         self._settings = settings = settings or IntakeSettings()
         self._rules: TriageRules = settings.triage_rules()
@@ -77,14 +80,14 @@ class IntakeHandler:
         self._metrics.received.labels(channel).inc()
         self._metrics.normalise_seconds.labels(channel).observe(time.perf_counter() - started)
 
-        # A redelivery, or the channel retried: re-emit the original event (same event id).
+        # A redelivery, or the channel retried: publish what its write left pending.
         key = person_key(sub, self._settings.person_key_secret)
         prior = await self._repo.prior(sub.intake_key, key, sub.received_at - self._window
                                        if key and self._window else None)
         order = prior.order
         if order is not None:
             structlog.contextvars.bind_contextvars(ticket_no=order.ticket_no)
-            await self._announce(order)
+            await self._writer.flush(order)
             return self._count(channel, "duplicate")
         link = prior.link
         if link is not None:
@@ -128,25 +131,26 @@ class IntakeHandler:
             raise PermanentError("normalisation_failed", [localize(FieldError(
                 "$", "normalisation_failed", str(exc).splitlines()[0][:300]))]) from exc
         outcome = "invalid" if reasons else "created"
+        structlog.contextvars.bind_contextvars(ticket_no=order.ticket_no)
         try:
-            await self._repo.insert(order)
+            await self._writer.insert(order, [self._announcement(order)])
         except DuplicateKey:  # a concurrent delivery of the same message won the race
             winner = await self._repo.existing(sub.intake_key)
             assert winner is not None
-            order, outcome = winner, "duplicate"
-        structlog.contextvars.bind_contextvars(ticket_no=order.ticket_no)
-        await self._announce(order)
+            structlog.contextvars.bind_contextvars(ticket_no=winner.ticket_no)
+            await self._writer.flush(winner)
+            outcome = "duplicate"
         if outcome == "invalid":
             for r in reasons:
                 self._metrics.invalid.labels(channel, r.code).inc()
         return self._count(channel, outcome)
 
-    async def _announce(self, order: WorkOrder) -> None:
+    def _announcement(self, order: WorkOrder) -> BaseModel:
+        """ticket.invalid (a call-back task) or ticket.received, stored with the new order."""
         if order.status is TicketStatus.INVALID:
             due = order.created_at + timedelta(hours=self._settings.callback_hours)
-            await self._publisher.publish_event(invalid_event(order, due))
-        else:
-            await self._publisher.publish_event(received_event(order))
+            return invalid_event(order, due)
+        return received_event(order)
 
     def _count(self, channel: str, outcome: str) -> str:
         if outcome == "duplicate":
@@ -157,26 +161,25 @@ class IntakeHandler:
     async def revalidate(self, ticket_no: str, operator_id: str, note: str | None = None) -> str:
         """invalid -> received, then ticket.received so the order flows on. Idempotent."""
         structlog.contextvars.bind_contextvars(ticket_no=ticket_no)
-        for _ in range(5):
-            order = await self._repo.get(ticket_no)
-            if order is None:
-                raise PermanentError("unknown_ticket", [localize(FieldError(
-                    "ticket_no", "not_found", "no work order with this ticket number"))])
-            if order.status is not TicketStatus.INVALID:
-                if was_revalidated(order):  # a repeated command: re-emit, same event id
-                    await self._publisher.publish_event(received_event(order))
-                    return "duplicate"
+        order = await self._repo.get_ticket(ticket_no)
+        if order is None:
+            raise PermanentError("unknown_ticket", [localize(FieldError(
+                "ticket_no", "not_found", "no work order with this ticket number"))])
+        now = self._clock()
+
+        def step(o: WorkOrder) -> Change | None:
+            if o.status is not TicketStatus.INVALID:
+                if was_revalidated(o):  # a repeated command: publish what is still pending
+                    return None
                 raise PermanentError("illegal_transition", [localize(FieldError(
-                    "status", "illegal_transition", f"the order is {order.status.value}, not invalid"))])
-            changed = revalidate(order, operator_id, self._clock(), note)
-            try:
-                saved = await self._repo.save(changed, expected_version=order.version)
-            except VersionConflict:
-                continue
-            await self._publisher.publish_event(received_event(saved))
+                    "status", "illegal_transition", f"the order is {o.status.value}, not invalid"))])
+            changed = revalidate(o, operator_id, now, note)
+            return changed, [received_event(changed)]
+
+        written = await self._writer.at("intake.revalidate").apply(order, step)
+        if written.outcome == "ok":
             self._metrics.revalidated.inc()
-            return "ok"
-        raise VersionConflict(f"{ticket_no}: gave up after 5 conflicts")
+        return written.outcome
 
 
 def register(consumer: ReliableConsumer, broker: RabbitBroker, topology: Topology,

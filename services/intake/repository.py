@@ -10,6 +10,7 @@ every stage reads and rewrites stays small, and no downstream service loads the 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -74,7 +75,7 @@ class IntakeRepository:
     async def next_ticket_no(self, now: datetime) -> str:
         return await self._numbers.allocate(now)
 
-    async def insert(self, order: WorkOrder) -> None:
+    async def insert_ticket(self, order: WorkOrder) -> None:
         """Store the raw payload apart, then the order without it.
 
         DuplicateKey when another delivery already created this intake key's ticket.
@@ -101,8 +102,14 @@ class IntakeRepository:
     async def get(self, ticket_no: str) -> WorkOrder | None:
         return await self._store.get_ticket(ticket_no)
 
-    async def save(self, order: WorkOrder, *, expected_version: int) -> WorkOrder:
+    async def get_ticket(self, ticket_no: str) -> WorkOrder | None:
+        return await self._store.get_ticket(ticket_no)
+
+    async def save_ticket(self, order: WorkOrder, *, expected_version: int) -> WorkOrder:
         return await self._store.save_ticket(order, expected_version=expected_version)
+
+    async def mark_sent(self, ticket_no: str, keys: Sequence[str]) -> None:
+        await self._store.mark_sent(ticket_no, keys)
 
     async def recent_for_person(self, person_key: str, since: datetime,
                                 exclude_intake_key: str) -> list[Candidate]:

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from shared.catalogue import Catalogue
 
-__all__ = ["DepartmentContacts", "NotifierConfig", "NotifierConfigError", "Webhook",
+__all__ = ["DepartmentContacts", "EscalationLevel", "NotifierConfig", "NotifierConfigError", "Webhook",
            "load_notifier_config"]
 
 
@@ -45,14 +45,35 @@ class DepartmentContacts(_Cfg):
                                             "them into one digest e-mail per N minutes.")
 
 
+class EscalationLevel(_Cfg):
+    """Who is told at one escalation level (e.g. 区级督办, 市级督办, 省级督办)."""
+
+    name: str = Field(min_length=1, max_length=40)
+    departments: list[str] = Field(min_length=1, description="Catalogue department ids.")
+
+
+SEVERITY_KEYS = frozenset({"general", "important", "major", "urgent", "default"})
+
+
 class NotifierConfig(_Cfg):
     departments: dict[str, DepartmentContacts] = Field(default_factory=dict)
+    escalation_levels: list[EscalationLevel] = Field(
+        default_factory=list,
+        description="Recipients per escalation level, level 1 first; a level beyond the list "
+                    "goes to the last one. Empty: the escalation target department only.")
+    extension_approvers: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Severity (or `default`) -> departments that approve extension requests; "
+                    "none configured: the lead department's parent in the catalogue.")
     wechat_templates: dict[str, str] = Field(
         default_factory=dict, description="Event type -> WeChat template id.")
     hotline: str = Field(default="12345", description="Number quoted in texts to complainants.")
 
     @model_validator(mode="after")
     def _emails_look_like_emails(self) -> NotifierConfig:
+        bad = sorted(set(self.extension_approvers) - SEVERITY_KEYS)
+        if bad:
+            raise ValueError(f"extension_approvers: unknown severity {bad[0]!r}")
         for dept, c in self.departments.items():
             for addr in c.email:
                 if "@" not in addr or addr.startswith("@") or addr.endswith("@"):
@@ -67,6 +88,10 @@ class NotifierConfig(_Cfg):
         known = {d.id for d in catalogue.departments}
         problems = [f"department {d!r} is not in the catalogue"
                     for d in self.departments if d not in known]
+        problems += [f"escalation level {lv.name!r}: department {d!r} is not in the catalogue"
+                     for lv in self.escalation_levels for d in lv.departments if d not in known]
+        problems += [f"extension approver {d!r} ({sev}) is not in the catalogue"
+                     for sev, ds in self.extension_approvers.items() for d in ds if d not in known]
         problems += [f"department {d}: webhook secret env {c.webhook.secret_env} is not set"
                      for d, c in self.departments.items()
                      if c.webhook and not env.get(c.webhook.secret_env)]

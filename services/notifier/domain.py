@@ -14,6 +14,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from services.notifier.config import NotifierConfig
+from services.notifier.recipients import Recipients
 from services.notifier.rules import fit_sms, quiet_until
 from services.notifier.templates import TemplateBook
 from shared.catalogue import Catalogue
@@ -23,8 +24,10 @@ from shared.contracts import (
     SlaEscalated,
     SlaWarning,
     TicketDispatched,
+    TicketEscalated,
     TicketEvent,
     TicketExtensionApproved,
+    TicketExtensionRequested,
     TicketInvalid,
     TicketReplied,
     TicketRevisitRequested,
@@ -45,7 +48,9 @@ STEP_ZH = {"sign_for": "签收", "resolution": "办结"}
 COMPLAINANT_EVENTS = frozenset({"ticket.received", "ticket.replied", "ticket.revisit_requested",
                                 "ticket.extension_approved", "ticket.linked"})
 HANDLED_EVENTS = COMPLAINANT_EVENTS | {"ticket.dispatched", "sla.warning", "sla.breached",
-                                      "sla.escalated", "ticket.urged", "ticket.invalid"}
+                                      "sla.escalated", "ticket.urged", "ticket.invalid",
+                                      "ticket.escalated", "ticket.extension_requested",
+                                      "ticket.triage_required"}
 INVALID_REASON_ZH = {"empty": "内容为空", "too_short": "内容过短", "test": "测试工单",
                      "abusive": "骚扰或辱骂", "out_of_scope": "超出受理范围", "duplicate": "重复诉求"}
 
@@ -147,6 +152,7 @@ class Planner:
         self.templates = templates
         self.signature = signature
         self.sms_max_segments = sms_max_segments
+        self.recipients = Recipients(catalogue, config)
 
     def _dept_name(self, dept: str) -> str:
         try:
@@ -185,6 +191,11 @@ class Planner:
             ctx |= {"step_zh": STEP_ZH[event.step], "due": _local(event.due_at),
                     "escalated_to_name": self._dept_name(event.escalated_to),
                     "level": event.level}
+        elif isinstance(event, TicketEscalated):
+            ctx |= {"escalated_to_name": self._dept_name(event.escalated_to),
+                    "level": event.level, "reason": event.reason}
+        elif isinstance(event, TicketExtensionRequested):
+            ctx |= {"new_due": _local(event.requested_resolution_due), "reason": event.reason}
         elif isinstance(event, TicketUrged):
             ctx |= {"urged_by": event.urged_by, "note": event.note}
         elif isinstance(event, TicketReplied):
@@ -208,15 +219,12 @@ class Planner:
         if event.type in COMPLAINANT_EVENTS:
             return [self._to_complainant(event, order, base, urgent)]
         out: list[Notification] = []
-        pairs = ([(self._callback_desk(), "lead")] if isinstance(event, TicketInvalid)
-                 else self._departments(event, order))
-        for dept, role in pairs:
+        for dept, role in self.recipients.departments(event, order):
             ctx = base | {"role": role, "audience": "department"}
-            if role != "supervisor":  # the escalation target reads about the late department
+            if role in ("lead", "co", "desk"):  # others read about the responsible department
                 ctx["department_name"] = self._dept_name(dept)
             out += self._to_department(event, dept, ctx, urgent)
-        supervisor_dept = self._supervised_department(event)
-        if supervisor_dept:
+        for supervisor_dept in self.recipients.supervised(event, order):
             openid = self.config.contacts(supervisor_dept).supervisor_wechat_openid
             if openid and "wechat" in self.available:
                 ctx = base | {"audience": "supervisor",
@@ -224,28 +232,6 @@ class Planner:
                 out.append(self._make(event, "wechat", openid, "supervisor", ctx, urgent,
                                       department=supervisor_dept))
         return out
-
-    @staticmethod
-    def _departments(event: TicketEvent, order: WorkOrder) -> list[tuple[str, str]]:
-        if isinstance(event, TicketDispatched):
-            co = order.dispatch.co_departments if order.dispatch else []
-            return [(event.department, "lead")] + [(d, "co") for d in co if d != event.department]
-        if isinstance(event, SlaEscalated):
-            return [(event.department, "lead"), (event.escalated_to, "supervisor")]
-        return [(event.department, "lead")]  # type: ignore[union-attr]
-
-    def _callback_desk(self) -> str:
-        """Invalid orders go back to the centre's triage desk for a call-back (回访核实)."""
-        return self.catalogue.triage_department
-
-    @staticmethod
-    def _supervised_department(event: TicketEvent) -> str | None:
-        """Whose supervisor is told on WeChat: breaches of a department, escalation targets."""
-        if isinstance(event, SlaBreached):
-            return event.department
-        if isinstance(event, SlaEscalated):
-            return event.escalated_to
-        return None
 
     def _to_complainant(self, event: TicketEvent, order: WorkOrder, ctx: dict[str, Any],
                         urgent: bool) -> Notification:

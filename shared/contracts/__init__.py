@@ -1,5 +1,6 @@
 """Pydantic v2 contracts: the intake envelope, the work order and lifecycle events."""
 
+from shared.contracts.commands import Command
 from shared.contracts.common import Channel, Contract, Severity, TicketStatus
 from shared.contracts.events import (
     EVENT_ADAPTER,
@@ -29,10 +30,12 @@ from shared.contracts.events import (
     TicketUrged,
 )
 from shared.contracts.intake import AttachmentRef, Complainant, Content, IntakeEnvelope, Location
+from shared.contracts.lifecycle import LifecycleState, SupervisionNote, TrainingLabel
 from shared.contracts.tickets import (
     Classification,
     Dispatch,
     HistoryEntry,
+    PendingEvent,
     RecordedContent,
     Region,
     SlaDeadlines,
@@ -46,13 +49,16 @@ __all__ = [
     "AttachmentRef",
     "Channel",
     "Classification",
+    "Command",
     "Complainant",
     "Content",
     "Contract",
     "Dispatch",
     "HistoryEntry",
     "IntakeEnvelope",
+    "LifecycleState",
     "Location",
+    "PendingEvent",
     "RecordedContent",
     "Region",
     "Severity",
@@ -60,6 +66,7 @@ __all__ = [
     "SlaDeadlines",
     "SlaEscalated",
     "SlaWarning",
+    "SupervisionNote",
     "TicketClassified",
     "TicketClosed",
     "TicketDispatched",
@@ -82,6 +89,7 @@ __all__ = [
     "TicketTransferred",
     "TicketTriageRequired",
     "TicketUrged",
+    "TrainingLabel",
     "Validity",
     "ValidityReason",
     "WorkOrder",

@@ -10,11 +10,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared.contracts.common import Channel, Severity, TicketStatus
 from shared.contracts.intake import AttachmentRef, Complainant, Content, Location
 from shared.keys import at_key
+from shared.contracts.lifecycle import LifecycleState
 
 __all__ = [
     "Classification",
     "Dispatch",
     "HistoryEntry",
+    "PendingEvent",
     "RecordedContent",
     "Region",
     "SlaDeadlines",
@@ -118,6 +120,18 @@ class Validity(_Doc):
     revalidated_by: str | None = None
 
 
+class PendingEvent(_Doc):
+    """An event (or a command) of a stored state change, not yet published (the outbox).
+
+    The body is the serialized message, so the order document holds no nested datetimes for
+    it; `exchange` is the logical exchange (`events` or `intake`)."""
+
+    event_id: str
+    exchange: str = "events"
+    routing_key: str
+    body: str
+
+
 class WorkOrder(_Doc):
     """The ticket document; `ticket_no` is stored as Mongo's `_id`."""
 
@@ -153,8 +167,12 @@ class WorkOrder(_Doc):
         default=None, description="Pseudonymous key of the complainant (hash of phone or account).")
     promised_by: datetime | None = Field(
         default=None, description="The receipt's promised time limit for the first answer.")
-    lifecycle: dict[str, Any] | None = Field(
-        default=None, description="The dispatcher's lifecycle state (services/dispatcher/lifecycle.py).")
+    lifecycle: LifecycleState | None = Field(
+        default=None, description="The dispatcher's lifecycle state (services/dispatcher/domain).")
+    outbox: dict[str, PendingEvent] = Field(
+        default_factory=dict,
+        description="Events of stored changes not yet published, keyed by a digest of the "
+                    "event id (shared/outbox.py); emptied once the broker confirmed them.")
 
     def to_document(self) -> dict[str, Any]:
         """The Mongo document: `_id` is the ticket number."""

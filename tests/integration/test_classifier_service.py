@@ -21,7 +21,8 @@ from aio_pika.abc import AbstractChannel, AbstractQueue
 from services.classifier.app import create_runtime
 from services.classifier.settings import ClassifierSettings
 from shared.catalogue import REPO_ROOT
-from shared.contracts import Complainant, Location, TicketReceived, TicketStatus, WorkOrder
+from shared.contracts import EVENT_ADAPTER, Complainant, Location, TicketReceived, TicketStatus, WorkOrder
+from shared.outbox import with_outbox
 from shared.runtime import ServiceRuntime
 from shared.settings import CommonSettings
 from shared.store import Store
@@ -168,12 +169,17 @@ async def test_five_households_with_the_same_complaint_make_a_mass_incident(
     assert first.classification.cluster_id == "SQ-20261123-000010"
 
 
-async def test_redelivery_classifies_once_and_re_emits_the_same_event(
+async def test_redelivery_classifies_once_and_publishes_what_a_crash_left_pending(
         classifier: Classifier) -> None:
     order = _order(20, "公司拖欠三个月工资不发", "13800000020")
     await classifier.submit(order)
     first = await classifier.settled(order.ticket_no)
     [e1] = await classifier.next_events(1)
+    assert first is not None and first.outbox == {}  # published, then marked sent
+    # As if the process had died between its write and its publish: the event is pending.
+    pending = EVENT_ADAPTER.validate_python(e1)
+    await classifier.store.save_ticket(with_outbox(first, [pending]),
+                                       expected_version=first.version)
     event = TicketReceived(event_id=f"{order.ticket_no}:received", ticket_no=order.ticket_no,
                            occurred_at=datetime.now(UTC), intake_at=order.received_at,
                            channel=order.channel)
@@ -182,5 +188,10 @@ async def test_redelivery_classifies_once_and_re_emits_the_same_event(
                            routing_key="ticket.received")
     [e2] = await classifier.next_events(1)
     assert e1["event_id"] == e2["event_id"]
-    again = await classifier.store.get_ticket(order.ticket_no)
-    assert first is not None and again is not None and again.version == first.version
+    again = await wait_for(lambda: _flushed(classifier.store, order.ticket_no))
+    assert again is not None and again.version == first.version
+
+
+async def _flushed(store: Store, ticket_no: str) -> WorkOrder | None:
+    order = await store.get_ticket(ticket_no)
+    return order if order is not None and not order.outbox else None

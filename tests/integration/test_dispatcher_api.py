@@ -18,13 +18,14 @@ from pydantic import BaseModel
 from starlette.applications import Starlette
 
 from services.dispatcher.auth import load_credentials
+from services.dispatcher.domain import Policy
 from services.dispatcher.http_api import DispatcherHttpApi
-from services.dispatcher.lifecycle import Lifecycle as Life
-from services.dispatcher.lifecycle import Policy
 from services.dispatcher.metrics import DispatcherMetrics
+from services.dispatcher.repository import DispatcherRepository
 from services.dispatcher.routing import RoutingRules
-from services.dispatcher.service import Lifecycle
-from shared.contracts import TicketMassIncident, TicketStatus, WorkOrder
+from services.dispatcher.service import LifecycleService
+from shared.contracts import EVENT_ADAPTER, Command, PendingEvent, TicketMassIncident, TicketStatus, WorkOrder
+from shared.contracts import LifecycleState as Life
 from shared.store import Store
 from tests.factories import T0, make_order, small_catalogue
 
@@ -46,17 +47,28 @@ def _auth(token: str) -> dict[str, str]:
 
 @dataclass
 class Recorder:
+    """Stands in for EventPublisher: keeps published events, and commands (mass-incident
+    members following their master) for the test to deliver."""
+
     events: list[BaseModel] = field(default_factory=list)
+    commands: list[Command] = field(default_factory=list)
 
     async def publish_event(self, event: BaseModel) -> None:
         self.events.append(event)
+
+    async def publish_pending(self, entry: PendingEvent, ticket_no: str) -> bool:
+        if entry.exchange == "intake":
+            self.commands.append(Command.model_validate_json(entry.body))
+        else:
+            self.events.append(EVENT_ADAPTER.validate_json(entry.body))
+        return True
 
 
 @dataclass
 class Api:
     client: httpx.AsyncClient
     store: Store
-    life: Lifecycle
+    life: LifecycleService
     published: Recorder
 
     async def put(self, order: WorkOrder) -> None:
@@ -74,7 +86,7 @@ def dispatched(ticket_no: str, lead: str = "construction", co: list[str] | None 
     lc = Life(lead=lead, co=co or [], dispatch_round=1, **life)
     assert order.dispatch is not None
     return order.model_copy(update={
-        "lifecycle": lc.model_dump(mode="python"),
+        "lifecycle": lc,
         "dispatch": order.dispatch.model_copy(update={"department": lead,
                                                       "co_departments": co or []})})
 
@@ -84,8 +96,8 @@ async def api(mongo_url: str, namespace: str) -> AsyncIterator[Api]:
     store = Store(mongo_url, namespace)
     recorder = Recorder()
     metrics = DispatcherMetrics(CollectorRegistry())
-    life = Lifecycle(store, recorder, Policy(CAT), RoutingRules(), metrics,
-                     clock=lambda: T0 + timedelta(hours=1))
+    life = LifecycleService(DispatcherRepository(store), recorder, Policy(CAT), RoutingRules(),
+                            metrics, clock=lambda: T0 + timedelta(hours=1))
     creds = load_credentials(json.dumps(TOKENS), None, {d.id for d in CAT.departments})
     app = Starlette(routes=DispatcherHttpApi(life, creds, metrics).routes())
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
@@ -214,6 +226,12 @@ async def test_mass_incident_merge_and_master_actions_apply_to_all(api: Api) -> 
         r = await api.client.post("/dispatcher/v1/tickets/SQ-M-1/commands", json=body,
                                   headers=dept)
         assert r.status_code == 200, r.text
+        # The members' copies travelled in the master's outbox; the dispatcher consumes them.
+        follows, api.published.commands = api.published.commands, []
+        assert {c.ticket_no for c in follows} == {"SQ-M-2", "SQ-M-3"}
+        for c in follows:
+            assert (await api.life.command(c)).outcome == "ok"
+            assert (await api.life.command(c)).outcome == "duplicate"
     for no in ("SQ-M-1", "SQ-M-2", "SQ-M-3"):
         assert (await api.get(no)).status is TicketStatus.REPLIED
     replied = {e.ticket_no for e in api.published.events  # type: ignore[attr-defined]

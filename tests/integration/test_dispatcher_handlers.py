@@ -10,12 +10,13 @@ from datetime import timedelta
 import pytest
 from prometheus_client import CollectorRegistry
 
+from services.dispatcher.domain import Policy
 from services.dispatcher.handlers import INPUT_ADAPTER, DispatcherHandler
-from services.dispatcher.lifecycle import Command, Policy
 from services.dispatcher.metrics import DispatcherMetrics
+from services.dispatcher.repository import DispatcherRepository
 from services.dispatcher.routing import RoutingRules
-from services.dispatcher.service import Lifecycle
-from shared.contracts import TicketClassified, TicketStatus
+from services.dispatcher.service import LifecycleService
+from shared.contracts import Command, TicketClassified, TicketStatus
 from shared.errors import PermanentError
 from shared.store import Store
 from tests.factories import T0, make_order, small_catalogue
@@ -31,8 +32,9 @@ async def parts(mongo_url: str, namespace: str) -> AsyncIterator[tuple[Dispatche
                                                                        Recorder]]:
     store = Store(mongo_url, namespace)
     rec = Recorder()
-    life = Lifecycle(store, rec, Policy(CAT), RoutingRules(),
-                     DispatcherMetrics(CollectorRegistry()), clock=lambda: T0 + timedelta(hours=1))
+    life = LifecycleService(DispatcherRepository(store), rec, Policy(CAT), RoutingRules(),
+                            DispatcherMetrics(CollectorRegistry()),
+                            clock=lambda: T0 + timedelta(hours=1))
     yield DispatcherHandler(life), store, rec
     await store.close()
 
@@ -65,7 +67,7 @@ async def test_bad_commands_are_permanent(parts) -> None:  # type: ignore[no-unt
     assert exc.value.reason == "not_your_order"
 
 
-async def test_classified_is_dispatched_once_and_re_emitted_with_the_same_id(parts) -> None:  # type: ignore[no-untyped-def]
+async def test_classified_is_dispatched_once_and_announced_once(parts) -> None:  # type: ignore[no-untyped-def]
     handler, store, rec = parts
     order = make_order(TicketStatus.CLASSIFIED, ticket_no="SQ-H-3")
     await store.insert_ticket(order)
@@ -75,4 +77,6 @@ async def test_classified_is_dispatched_once_and_re_emitted_with_the_same_id(par
                              confidence=0.8)
     assert await handler.on_message(event) == "ok"
     assert await handler.on_message(event) == "duplicate"
-    assert [e.event_id for e in rec.events] == ["SQ-H-3:dispatched"] * 2  # type: ignore[attr-defined]
+    assert [e.event_id for e in rec.events] == ["SQ-H-3:dispatched"]  # type: ignore[attr-defined]
+    stored = await store.get_ticket("SQ-H-3")
+    assert stored is not None and stored.outbox == {}

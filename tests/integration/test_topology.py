@@ -158,3 +158,38 @@ async def test_message_failing_past_delivery_limit_is_dead_lettered(
     assert headers.get("x-first-death-reason") == "delivery_limit"
     assert headers.get("x-first-death-queue") == wq.name
     assert await work.get(no_ack=True, fail=False) is None
+
+
+async def test_every_event_type_is_routed_and_an_unbound_key_is_counted(
+    declared: Topology, amqp_url: str,
+) -> None:
+    """Mandatory publishes of every event type of the contract reach a queue; a key nobody
+    binds comes back from the broker and is counted in suqiu_unroutable_total."""
+    from faststream.rabbit import RabbitBroker
+    from prometheus_client import CollectorRegistry
+
+    from shared.contracts import PendingEvent
+    from shared.messaging import EventPublisher
+    from shared.outbox import COMMAND_ROUTING_KEY
+    from tests.unit.test_event_routing import _event_classes, _type_of
+
+    broker = RabbitBroker(amqp_url)
+    await broker.connect()
+    registry = CollectorRegistry()
+    publisher = EventPublisher(broker, declared, registry)
+    try:
+        routed = {}
+        for cls in _event_classes().values():
+            key = _type_of(cls)
+            routed[key] = await publisher.publish_pending(
+                PendingEvent(event_id=f"probe:{key}", routing_key=key, body="{}"), "probe")
+        routed[COMMAND_ROUTING_KEY] = await publisher.publish_pending(
+            PendingEvent(event_id="probe:cmd", exchange="intake",
+                         routing_key=COMMAND_ROUTING_KEY, body="{}"), "probe")
+        assert all(routed.values()), [k for k, ok in routed.items() if not ok]
+        assert not await publisher.publish_pending(
+            PendingEvent(event_id="probe:x", routing_key="ticket.nobody_hears", body="{}"), "p")
+        assert registry.get_sample_value("suqiu_unroutable_total", {
+            "exchange": declared.events_exchange, "routing_key": "ticket.nobody_hears"}) == 1
+    finally:
+        await broker.stop()

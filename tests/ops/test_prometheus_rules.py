@@ -48,14 +48,15 @@ def test_every_alert_is_tested_firing_and_silent() -> None:
     assert names - silent == set(), "alerts never shown staying silent"
 
 
-def test_every_alert_has_severity_and_a_runbook_section() -> None:
-    def anchors(doc: str) -> set[str]:
-        text = (REPO_ROOT / doc).read_text(encoding="utf-8")
-        return {re.sub(r"[^a-z0-9 -]", "", h.lower()).strip().replace(" ", "-")
-                for h in re.findall(r"^#+\s+(.+)$", text, flags=re.M)}
+def _anchors(doc: str) -> set[str]:
+    text = (REPO_ROOT / doc).read_text(encoding="utf-8")
+    return {re.sub(r"[^a-z0-9 -]", "", h.lower()).strip().replace(" ", "-")
+            for h in re.findall(r"^#+\s+(.+)$", text, flags=re.M)}
 
+
+def test_every_alert_has_severity_and_a_runbook_section() -> None:
     for alert in _alerts():
         assert alert["labels"]["severity"] in {"warning", "critical"}, alert["alert"]
         doc, anchor = alert["annotations"]["runbook"].split("#", 1)
         assert doc == "README.md" or doc.startswith("docs/"), alert["alert"]
-        assert anchor in anchors(doc), f"{alert['alert']}: no section #{anchor} in {doc}"
+        assert anchor in _anchors(doc), f"{alert['alert']}: no section #{anchor} in {doc}"

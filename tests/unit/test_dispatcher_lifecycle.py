@@ -8,19 +8,19 @@ from typing import Any
 
 import pytest
 
-from services.dispatcher.domain import dispatch_with_events
-from services.dispatcher.lifecycle import (
+from services.dispatcher.domain import (
     HANDLING,
     TABLE,
     Command,
-    Lifecycle,
     Policy,
     Refused,
+    dispatch_with_events,
     lifecycle_of,
     transition,
 )
 from services.dispatcher.routing import RoutingRule, RoutingRules
 from shared.contracts import EVENT_ADAPTER, TicketStatus, WorkOrder
+from shared.contracts import LifecycleState as Lifecycle
 from tests.factories import T0, make_classification, make_order, small_catalogue
 
 pytestmark = pytest.mark.unit
@@ -52,7 +52,8 @@ def order_at(status: TicketStatus, **lc: Any) -> WorkOrder:
     if status is S.EXTENSION_REQUESTED:
         life.extension_due = T0 + timedelta(days=30)
     data = {**life.model_dump(mode="python"), **lc}
-    return base.model_copy(update={"status": status, "lifecycle": data})
+    return base.model_copy(update={"status": status,
+                                   "lifecycle": Lifecycle.model_validate(data)})
 
 
 # One valid command per action (the right role and arguments).
@@ -182,7 +183,7 @@ def test_return_re_dispatches_to_the_next_candidate_and_records_a_label() -> Non
     assert events[1].event_id == f"{order.ticket_no}:dispatched:{after.version}"  # type: ignore[attr-defined]
     lc = lifecycle_of(after)
     assert lc.returned_by == ["construction"]
-    assert lc.labels[-1]["wrong"] == "construction" and lc.labels[-1]["right"] == "urban_mgmt"
+    assert lc.labels[-1].wrong == "construction" and lc.labels[-1].right == "urban_mgmt"
     assert [h.action for h in after.history[-2:]] == ["return", "redispatch"]
 
 

@@ -21,8 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from services.intake.settings import IntakeSettings
-from services.intake.testing import build_direct_intake
 from tests.factories import envelope_payload
+from tests.intake_doubles import build_direct_intake
 
 pytestmark = pytest.mark.unit
 

@@ -43,7 +43,8 @@ def test_notifier_hears_receipts_dispatches_and_sla_events() -> None:
     assert set(keys) == {"ticket.received", "ticket.dispatched", "sla.warning", "sla.breached",
                          "sla.escalated", "ticket.urged", "ticket.replied",
                          "ticket.revisit_requested", "ticket.extension_approved",
-                         "ticket.invalid", "ticket.linked"}
+                         "ticket.invalid", "ticket.linked", "ticket.escalated",
+                         "ticket.extension_requested", "ticket.triage_required"}
 
 
 def test_dispatcher_hears_classified_mass_incidents_and_department_commands() -> None:

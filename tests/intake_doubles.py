@@ -117,6 +117,11 @@ class MemoryStore:
         coll[order.ticket_no] = order.to_document()
         return order
 
+    async def mark_sent(self, ticket_no: str, keys: Any) -> None:
+        doc = self.collections.setdefault("tickets", {}).get(ticket_no)
+        if doc is not None:
+            doc["outbox"] = {k: v for k, v in (doc.get("outbox") or {}).items() if k not in keys}
+
 
 @dataclass
 class TestIntake:
@@ -199,6 +204,12 @@ class RecordingPublisher:
 
     async def publish_event(self, event: Any) -> None:
         self.events.append(event)
+
+    async def publish_pending(self, entry: Any, ticket_no: str) -> bool:
+        from shared.contracts import EVENT_ADAPTER
+
+        self.events.append(EVENT_ADAPTER.validate_json(entry.body))
+        return True
 
     async def publish_dead_letter(self, queue: str, body: bytes, headers: dict[str, Any],
                                   message_id: str | None) -> None:

@@ -1,0 +1,47 @@
+"""The dispatcher's pure rules: routing a classified order, and the work-order state machine.
+
+No I/O and no clock: time is passed in. `rules` holds the transition table, `orders` the moves
+and event shapes, `dispatch` the first dispatch, `handling` and `closing` each command's own
+rules, `transition` the entry point.
+"""
+
+from services.dispatcher.domain.dispatch import dispatch, dispatch_with_events, route, route_order
+from services.dispatcher.domain.mass import join_master, record_members
+from services.dispatcher.domain.orders import dispatched_event
+from services.dispatcher.domain.rules import (
+    ACTIONS,
+    ANY,
+    HANDLING,
+    OPEN,
+    TABLE,
+    Policy,
+    Refused,
+    Rule,
+    lifecycle_of,
+)
+from services.dispatcher.domain.transition import follow_commands, is_applied, transition
+from shared.contracts import Command, LifecycleState
+
+__all__ = [
+    "ACTIONS",
+    "ANY",
+    "HANDLING",
+    "OPEN",
+    "TABLE",
+    "Command",
+    "LifecycleState",
+    "Policy",
+    "Refused",
+    "Rule",
+    "dispatch",
+    "dispatch_with_events",
+    "dispatched_event",
+    "follow_commands",
+    "is_applied",
+    "join_master",
+    "lifecycle_of",
+    "record_members",
+    "route",
+    "route_order",
+    "transition",
+]

@@ -1,0 +1,119 @@
+"""The outbox in the work order (shared/outbox.py): one write holds the change and its events;
+a crash before the publish loses nothing; conflicts re-apply the step; a sent entry written
+back by a concurrent writer is published again with the same id (consumers deduplicate)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from shared.contracts import PendingEvent, TicketStatus, TicketUrged, WorkOrder
+from shared.outbox import FaultSwitch, OrderWriter, with_outbox
+from shared.store import VersionConflict
+from tests.factories import T0, make_order
+from tests.intake_doubles import MemoryStore
+
+pytestmark = pytest.mark.unit
+
+
+class Broker:
+    """Records published entries; `fail` makes the next publishes raise (a dying process)."""
+
+    def __init__(self) -> None:
+        self.published: list[str] = []
+        self.fail = 0
+
+    async def publish_pending(self, entry: PendingEvent, ticket_no: str) -> bool:
+        if self.fail:
+            self.fail -= 1
+            raise ConnectionError("broker gone")
+        self.published.append(entry.event_id)
+        return True
+
+
+def _urge(order: WorkOrder, n: int = 1) -> Any:
+    changed = order.model_copy(update={"version": order.version + 1,
+                                       "updated_at": T0 + timedelta(minutes=n)})
+    return changed, [TicketUrged(event_id=f"{order.ticket_no}:urged:{changed.version}",
+                                 ticket_no=order.ticket_no, occurred_at=T0, intake_at=T0,
+                                 department="construction", urged_by="supervisor")]
+
+
+def _once(order: WorkOrder) -> Any:
+    """A step that is done once the order reached version 2 (e.g. a command id applied)."""
+    return None if order.version >= 2 else _urge(order)
+
+
+@pytest.fixture
+async def parts() -> tuple[MemoryStore, Broker, OrderWriter, WorkOrder]:
+    store, broker = MemoryStore(), Broker()
+    order = make_order(TicketStatus.DISPATCHED).model_copy(update={"version": 1})
+    await store.insert_ticket(order)
+    return store, broker, OrderWriter(store, broker, "test", fault=FaultSwitch()), order
+
+
+async def test_change_and_events_are_one_write_then_published_and_marked_sent(parts) -> None:  # type: ignore[no-untyped-def]
+    store, broker, writer, order = parts
+    written = await writer.apply(order, _once)
+    assert written.outcome == "ok" and written.event_ids == [f"{order.ticket_no}:urged:2"]
+    assert broker.published == written.event_ids
+    stored = await store.get_ticket(order.ticket_no)
+    assert stored is not None and stored.version == 2 and stored.outbox == {}
+
+
+async def test_a_crash_before_the_publish_is_repaired_by_the_redelivery(parts) -> None:  # type: ignore[no-untyped-def]
+    store, broker, writer, order = parts
+    broker.fail = 1
+    with pytest.raises(ConnectionError):
+        await writer.apply(order, _once)
+    stored = await store.get_ticket(order.ticket_no)
+    assert stored is not None and stored.version == 2 and len(stored.outbox) == 1
+    assert broker.published == []
+    # The message is redelivered: the change is stored, the step says so, the event goes out.
+    again = await writer.apply(stored, _once)
+    assert again.outcome == "duplicate" and broker.published == [f"{order.ticket_no}:urged:2"]
+    stored = await store.get_ticket(order.ticket_no)
+    assert stored is not None and stored.version == 2 and stored.outbox == {}
+
+
+async def test_a_version_conflict_reads_again_and_reapplies(parts) -> None:  # type: ignore[no-untyped-def]
+    store, broker, writer, order = parts
+    await store.save_ticket(order.model_copy(update={"version": 2}), expected_version=1)
+    written = await writer.apply(order, lambda o: _urge(o))  # `order` is stale (version 1)
+    assert written.outcome == "ok" and written.order.version == 3
+    assert broker.published == [f"{order.ticket_no}:urged:3"]
+
+
+async def test_conflicts_beyond_the_limit_raise(parts) -> None:  # type: ignore[no-untyped-def]
+    store, broker, writer, order = parts
+    calls = []
+
+    async def always_lose(order: WorkOrder, *, expected_version: int) -> WorkOrder:
+        calls.append(expected_version)
+        raise VersionConflict(order.ticket_no)
+
+    store.save_ticket = always_lose  # type: ignore[method-assign]
+    with pytest.raises(VersionConflict):
+        await writer.apply(order, lambda o: _urge(o), retries=2)
+    assert len(calls) == 3 and broker.published == []
+
+
+async def test_a_sent_entry_written_back_is_published_again_with_the_same_id(parts) -> None:  # type: ignore[no-untyped-def]
+    store, broker, writer, order = parts
+    await store.save_ticket(with_outbox(order, _urge(order)[1]), expected_version=1)
+    stale = await store.get_ticket(order.ticket_no)  # read before the entry was marked sent
+    assert stale is not None
+    await writer.flush(stale)
+    # A concurrent writer that read `stale` writes the entry back with its own change.
+    await writer.apply(stale, lambda o: _urge(o, 2))
+    assert broker.published.count(f"{order.ticket_no}:urged:2") == 2  # deduplicated downstream
+    assert (await store.get_ticket(order.ticket_no)).outbox == {}  # type: ignore[union-attr]
+
+
+def test_fault_switch_reads_stage_and_count() -> None:
+    assert FaultSwitch.from_env({}) == FaultSwitch()
+    assert FaultSwitch.from_env({"SUQIU_FAULT_CRASH_AFTER_SAVE": "dispatcher.command@2"}) == \
+        FaultSwitch("dispatcher.command", 2)
+    FaultSwitch("x", 0).check("y", 0)  # another stage: nothing happens
