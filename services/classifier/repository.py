@@ -14,8 +14,8 @@ from typing import Any
 from pymongo.errors import PyMongoError
 
 from services.classifier.domain.clustering import Member
-from shared.keys import at_key, key_range
 from shared.contracts import WorkOrder
+from shared.keys import at_key, key_range
 from shared.store import DuplicateKey, Store, StoreUnavailable
 
 __all__ = ["SIGNATURES", "Orders", "Signatures", "labelled_history"]

@@ -9,8 +9,8 @@ every stage reads and rewrites stays small, and no downstream service loads the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 

@@ -9,8 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.contracts.common import Channel, Severity, TicketStatus
 from shared.contracts.intake import AttachmentRef, Complainant, Content, Location
-from shared.keys import at_key
 from shared.contracts.lifecycle import LifecycleState
+from shared.keys import at_key
 
 __all__ = [
     "Classification",
