@@ -86,6 +86,13 @@ def test_the_install_is_self_contained(installed: Installed) -> None:
              "'notifier.yaml', 'sla.yaml')))")
     assert _run([python, "-c", probe], env=env, cwd=installed.root).split() == ["True", "True"]
     site = next((installed.bin.parent / "lib").glob("python3*/site-packages"))
+    # Without the `train` extra, training says what to install, in one line.
+    train = subprocess.run([str(installed.bin / "suqiu"), "train", "--out", str(installed.root / "m"),
+                            "--data", str(site / "services/classifier/corpus")],
+                           env=env, cwd=installed.root, capture_output=True, text=True, timeout=300)
+    assert train.returncode == 2, train.stderr[-2000:]
+    assert train.stderr.strip().splitlines()[-1].startswith("suqiu: error: scikit-learn")
+    assert "suqiu[train]" in train.stderr and "Traceback" not in train.stderr
     assert (site / "suqiu-0.1.0.dist-info/licenses/LICENSE").is_file()
 
 
