@@ -89,14 +89,21 @@ def test_java_example(declared: str, amqp_url: str, tmp_path: Path) -> None:
 
 def test_go_example(declared: str, amqp_url: str, tmp_path: Path) -> None:
     if not shutil.which("go"):
-        pytest.skip("no Go toolchain here: install Go (and reach the Go module proxy for "
-                    "github.com/rabbitmq/amqp091-go) to run the Go example")
+        pytest.skip("no Go toolchain here: install Go (Debian: golang-go and "
+                    "golang-github-rabbitmq-amqp091-go-dev) to run the Go example")
     (tmp_path / "main.go").write_text(_block("go"), encoding="utf-8")
-    subprocess.run(["go", "mod", "init", "publishsms"], cwd=tmp_path, check=True,
-                   capture_output=True, timeout=60)
-    tidy = subprocess.run(["go", "mod", "tidy"], cwd=tmp_path, capture_output=True, text=True,
-                          timeout=300)
-    if tidy.returncode != 0:
-        pytest.skip(f"cannot fetch github.com/rabbitmq/amqp091-go: {tidy.stderr.strip()[-300:]}")
-    _run(["go", "run", "."], tmp_path, amqp_url, declared, timeout=300)
+    debian = Path("/usr/share/gocode/src/github.com/rabbitmq/amqp091-go")
+    if debian.is_dir():  # Debian's golang-github-rabbitmq-amqp091-go-dev, GOPATH mode
+        argv = ["env", "GO111MODULE=off", f"GOPATH=/usr/share/gocode:{tmp_path / 'gopath'}",
+                f"GOCACHE={tmp_path / 'gocache'}", "go", "run", "main.go"]
+    else:
+        subprocess.run(["go", "mod", "init", "publishsms"], cwd=tmp_path, check=True,
+                       capture_output=True, timeout=60)
+        tidy = subprocess.run(["go", "mod", "tidy"], cwd=tmp_path, capture_output=True,
+                              text=True, timeout=300)
+        if tidy.returncode != 0:
+            pytest.skip("cannot fetch github.com/rabbitmq/amqp091-go (install Debian's "
+                        f"golang-github-rabbitmq-amqp091-go-dev): {tidy.stderr.strip()[-300:]}")
+        argv = ["go", "run", "."]
+    _run(argv, tmp_path, amqp_url, declared, timeout=300)
     _check_delivered(amqp_url, declared)
