@@ -32,10 +32,12 @@ lint: bootstrap
 # from shared/contracts). A clean environment keeps the output independent of local settings;
 # tests/ops/test_asyncapi.py fails when the committed files differ from the code.
 ASYNCAPI_SERVICES := intake classifier dispatcher sla_monitor notifier
-asyncapi: bootstrap  ## regenerate docs/asyncapi/<service>.json (commit the result)
+asyncapi: bootstrap  ## regenerate docs/asyncapi/*.json, consume and publish sides (commit the result)
 	@mkdir -p docs/asyncapi
 	@for s in $(ASYNCAPI_SERVICES); do \
 	  env -i PATH="$$PATH" HOME="$$HOME" PYTHONPATH=. $(VENV)/faststream docs gen \
 	    --app-dir docs/asyncapi --factory apps:$$s --out docs/asyncapi/$$s.json >/dev/null || exit 1; \
 	  echo "docs/asyncapi/$$s.json"; \
 	done
+	@env -i PATH="$$PATH" HOME="$$HOME" PYTHONPATH=. $(VENV)/python docs/asyncapi/publish.py \
+	  > docs/asyncapi/intake-publish.json && echo docs/asyncapi/intake-publish.json

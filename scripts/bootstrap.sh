@@ -42,6 +42,15 @@ if [ "${SUQIU_NEED_PROMTOOL:-}" = 1 ] && ! command -v promtool >/dev/null 2>&1; 
   fi
 fi
 
+# --- RabbitMQ's Java client (only for `make test`, where a JDK exists) -----------------------
+# tests/ops/test_publishing_examples.py runs docs/publishing.md's Java example when it can.
+if [ "${SUQIU_NEED_PROMTOOL:-}" = 1 ] && command -v javac >/dev/null 2>&1 &&
+   [ ! -f /usr/share/java/amqp-client.jar ] && [ "$(id -u)" = 0 ] && [ -f /etc/debian_version ]; then
+  log "installing Debian's librabbitmq-client-java (for the Java publishing example)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq librabbitmq-client-java >/dev/null 2>&1 ||
+    log "librabbitmq-client-java not installed: the Java publishing example will be skipped"
+fi
+
 # --- RabbitMQ -----------------------------------------------------------------------------
 read -r AMQP_HOST AMQP_PORT < <(.venv/bin/python - "$AMQP_URL" <<'PY'
 import sys

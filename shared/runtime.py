@@ -32,7 +32,7 @@ from shared.logging import configure_logging
 from shared.messaging import EventPublisher, ReliableConsumer
 from shared.metrics import ConsumerMetrics, new_registry, prometheus_middleware
 from shared.settings import CommonSettings
-from shared.startup import log_startup_failure, one_line, where
+from shared.startup import DropStartupFailed, StartupGuard, one_line, quiet, where
 from shared.store import Store
 from shared.topology import Topology
 
@@ -70,7 +70,7 @@ class ServiceRuntime:
     @contextlib.asynccontextmanager
     async def lifespan(self, _: Starlette | None = None) -> AsyncIterator[None]:
         try:
-            with _quiet("aiormq", "aio_pika"):  # a refused connect is reported once, below
+            with quiet("aiormq", "aio_pika"):  # a refused connect is reported once, below
                 await self.broker.connect()
             await self.topology.declare(self.settings.amqp_url)
         except Exception as exc:
@@ -153,49 +153,11 @@ class _CleanExitServer(uvicorn.Server):
         self._captured_signals.clear()
 
 
-@contextlib.contextmanager
-def _quiet(*loggers: str) -> Any:
-    saved = [(logging.getLogger(n), logging.getLogger(n).level) for n in loggers]
-    for logger, _ in saved:
-        logger.setLevel(logging.CRITICAL)
-    try:
-        yield
-    finally:
-        for logger, level in saved:
-            logger.setLevel(level)
-
-
-class _StartupGuard:
-    """A failed lifespan start-up is one JSON log line (then exit 3), not a traceback."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "lifespan":
-            return await self.app(scope, receive, send)
-
-        async def quiet_send(message: dict[str, Any]) -> None:
-            if message["type"] == "lifespan.startup.failed":
-                message = {**message, "message": ""}  # Starlette puts the traceback there
-            await send(message)
-
-        try:
-            await self.app(scope, receive, quiet_send)
-        except Exception as exc:
-            log_startup_failure(log, exc)
-
-
-class _DropStartupFailed(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        return record.getMessage() != "Application startup failed. Exiting."
-
-
 def serve_asgi(app: Any, host: str, port: int, *, graceful_timeout: float = 20.0) -> None:
     """Serve an ASGI app until SIGTERM/SIGINT; exit 3 when start-up failed."""
-    logging.getLogger("uvicorn.error").addFilter(_DropStartupFailed())
+    logging.getLogger("uvicorn.error").addFilter(DropStartupFailed())
     server = _CleanExitServer(uvicorn.Config(
-        _StartupGuard(app), host=host, port=port, log_config=None, access_log=False, lifespan="on",
+        StartupGuard(app, log), host=host, port=port, log_config=None, access_log=False, lifespan="on",
         timeout_graceful_shutdown=int(graceful_timeout)))
     server.run()
     if not server.started:

@@ -7,6 +7,9 @@ name of their class (shared does not import the services), into shared.errors.Co
 
 from __future__ import annotations
 
+import contextlib
+import logging
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,7 +18,8 @@ from pydantic_settings import BaseSettings
 
 from shared.errors import ConfigError
 
-__all__ = ["as_config_error", "log_startup_failure", "one_line", "where"]
+__all__ = ["DropStartupFailed", "StartupGuard", "as_config_error", "log_startup_failure",
+           "one_line", "quiet", "where"]
 
 # Errors the composition roots raise for a bad file, by class name -> the setting naming it.
 _SOURCES = {
@@ -117,3 +121,52 @@ def log_startup_failure(log: Any, exc: BaseException) -> None:
     else:
         log.error("startup_failed", error=type(exc).__name__, problem=one_line(str(exc)),
                   exc_info=exc)
+
+
+@contextlib.contextmanager
+def quiet(*loggers: str) -> Iterator[None]:
+    """Silence library loggers for a moment (their error is reported once, by us)."""
+    saved = [(logging.getLogger(n), logging.getLogger(n).level) for n in loggers]
+    for logger, _ in saved:
+        logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for logger, level in saved:
+            logger.setLevel(level)
+
+
+class StartupGuard:
+    """A failed lifespan start-up is one JSON log line (then exit 3), not a traceback."""
+
+    def __init__(self, app: Any, log: Any) -> None:
+        self.app = app
+        self.log = log
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "lifespan":
+            return await self.app(scope, receive, send)
+
+        started = False
+
+        async def quiet_send(message: dict[str, Any]) -> None:
+            nonlocal started
+            started = started or message["type"] == "lifespan.startup.complete"
+            if message["type"].endswith(".failed"):
+                message = {**message, "message": ""}  # Starlette puts the traceback there
+            await send(message)
+
+        try:
+            await self.app(scope, receive, quiet_send)
+        except Exception as exc:
+            if started:
+                self.log.error("shutdown_failed", error=type(exc).__name__, exc_info=exc)
+            else:
+                log_startup_failure(self.log, exc)
+
+
+class DropStartupFailed(logging.Filter):
+    """uvicorn's own "Application startup failed" line: our startup_failed line said it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != "Application startup failed. Exiting."

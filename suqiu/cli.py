@@ -216,9 +216,13 @@ def _fail(text: str) -> None:
 
 
 def _unreachable(exc: BaseException) -> ConfigError | None:
-    """A broker or store that does not answer, named by its setting (never its credentials)."""
+    """A broker or store that does not answer, named by its setting (never its credentials),
+    or a training command without the `train` extra."""
     from shared.startup import one_line
 
+    if isinstance(exc, ModuleNotFoundError) and (exc.name or "").split(".")[0] == "sklearn":
+        return ConfigError("scikit-learn", "not installed; training needs the `train` extra: "
+                           "pip install 'suqiu[train]'")
     names = {c.__name__ for c in type(exc).__mro__}
     if names & {"AMQPConnectionError", "ConnectionError", "ConnectionRefusedError", "gaierror"}:
         return ConfigError("AMQP_URL (--amqp-url)", f"broker not reachable: "

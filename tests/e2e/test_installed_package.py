@@ -76,16 +76,23 @@ def _clean_env(root: Path, bin_dir: Path) -> dict[str, str]:
 def test_the_install_is_self_contained(installed: Installed) -> None:
     env = _clean_env(installed.root, installed.bin)
     python = str(installed.bin / "python")
-    where = _run([python, "-c", "import shared, services, suqiu; print(shared.__file__)"],
+    where = _run([python, "-c", "import suqiu.cli; print(suqiu.cli.__file__)"],
                  env=env, cwd=installed.root)
     assert str(installed.root) in where  # the installed copy, not the repository's
     assert _run([str(installed.bin / "suqiu"), "--version"], env=env).startswith("suqiu 0.")
-    probe = ("import importlib.util as u; print(u.find_spec('sklearn') is None); "
-             "from shared.resources import default_config as d; "
-             "print(all(d(n).is_file() for n in ('catalogue.yaml', 'routing.yaml', "
-             "'notifier.yaml', 'sla.yaml')))")
-    assert _run([python, "-c", probe], env=env, cwd=installed.root).split() == ["True", "True"]
+    probe = "import importlib.util as u; print(u.find_spec('sklearn') is None)"
+    assert _run([python, "-c", probe], env=env, cwd=installed.root).split() == ["True"]
     site = next((installed.bin.parent / "lib").glob("python3*/site-packages"))
+    # Without the `train` extra, training says what to install, in one line.
+    corpus = next(site.glob("**/classifier/corpus/*.jsonl"))
+    data = installed.root / "few.jsonl"
+    data.write_text("".join(corpus.read_text("utf-8").splitlines(keepends=True)[:20]), "utf-8")
+    train = subprocess.run([str(installed.bin / "suqiu"), "train", "--out", str(installed.root / "m"),
+                            "--data", str(data)],
+                           env=env, cwd=installed.root, capture_output=True, text=True, timeout=300)
+    assert train.returncode == 2, train.stderr[-2000:]
+    assert train.stderr.strip().splitlines()[-1].startswith("suqiu: error: scikit-learn")
+    assert "suqiu[train]" in train.stderr and "Traceback" not in train.stderr
     assert (site / "suqiu-0.1.0.dist-info/licenses/LICENSE").is_file()
 
 
@@ -199,3 +206,20 @@ def test_a_broken_image_layout_fails(installed: Installed, tmp_path: Path) -> No
     assert out.returncode == 3
     assert "etc/suqiu/" in out.stderr and "startup_failed" in out.stderr
     assert shutil.which("suqiu", path=env["PATH"]) == str(installed.bin / "suqiu")
+
+
+def test_without_etc_suqiu_the_package_s_own_defaults_are_found(installed: Installed) -> None:
+    """No configuration path set and no /etc/suqiu: every service loads the catalogue, routing
+    rules, notifier configuration, SLA policies, model and templates shipped in the wheel,
+    and gets as far as the broker (here unreachable, so it stops with one line naming it)."""
+    down = f"amqp://guest:guest@127.0.0.1:{free_port()}/"
+    for service in SERVICES:
+        env = {**_clean_env(installed.root, installed.bin), "AMQP_URL": down,
+               "SUQIU_HTTP_HOST": "127.0.0.1", "HOME": str(installed.root)}
+        env[f"SUQIU_{'SLA' if service == 'sla_monitor' else service.upper()}_HTTP_PORT"] = "0"
+        out = subprocess.run([str(installed.bin / "suqiu"), "run", service], env=env,
+                             cwd=installed.root, capture_output=True, text=True, timeout=120)
+        errors = [json.loads(line) for line in out.stderr.splitlines()
+                  if line.startswith("{") and json.loads(line)["level"] == "error"]
+        assert out.returncode == 3 and len(errors) == 1, out.stderr[-2000:]
+        assert errors[0]["setting"] == "AMQP_URL", (service, errors[0])

@@ -1,7 +1,8 @@
 """deploy/k8s agrees with the code: one Deployment per service running `suqiu run <service>`
 with liveness on /healthz and readiness on /readyz at the settings' port, resources, settings
 the code reads, secrets only by reference, a PodDisruptionBudget, and a KEDA ScaledObject on
-the service's real work queue. Structure is checked without a cluster (no kubectl here)."""
+the service's real work queue. Every manifest is validated offline and strictly against the
+Kubernetes schema (kubernetes-validate), and every pod passes Pod Security "restricted"."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ REQUIRED = {"Deployment": ("apps/v1", "spec.template.spec.containers"),
             "PodDisruptionBudget": ("policy/v1", "spec.selector.matchLabels"),
             "ScaledObject": ("keda.sh/v1alpha1", "spec.triggers"),
             "ConfigMap": ("v1", "data"), "Service": ("v1", "spec.ports")}
+K8S_VERSION = "1.30.0"
+SECRETS_EXAMPLE = load_yaml_all(DEPLOY / "k8s/secrets.example.yaml")
 
 
 def _get(doc: dict[str, Any], dotted: str) -> Any:
@@ -71,7 +74,8 @@ def test_deployment_matches_the_code(service: str) -> None:
 
     known = service_env_names(service)
     config = next(d for d in DOCS if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "suqiu-env")
-    assert container["envFrom"] == [{"configMapRef": {"name": "suqiu-env"}}]
+    assert container["envFrom"][0] == {"configMapRef": {"name": "suqiu-env"}}
+    assert all(e["secretRef"]["name"].startswith("suqiu-") for e in container["envFrom"][1:])
     assert set(config["data"]) <= set(known), set(config["data"]) - set(known)
     env = {e["name"]: e for e in container["env"]}
     assert set(env) <= set(known), set(env) - set(known)
@@ -105,3 +109,96 @@ def test_pdb_and_keda_scaled_object(service: str) -> None:
     assert meta["mode"] == "QueueLength" and int(meta["value"]) > 0
     env = {e["name"] for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert meta["hostFromEnv"] in env
+
+
+def _generated_config_map() -> dict[str, Any]:
+    """The ConfigMap kustomize generates from deploy/config (kustomize is not installed here)."""
+    files = KUSTOMIZATION["configMapGenerator"][0]["files"]
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "suqiu-config"},
+            "data": {f.rsplit("/", 1)[-1]: (DEPLOY / f).read_text(encoding="utf-8") for f in files}}
+
+
+def test_every_manifest_validates_strictly_against_the_kubernetes_schema() -> None:
+    import kubernetes_validate
+
+    builtin = [d for d in [*DOCS, *SECRETS_EXAMPLE, _generated_config_map()]
+               if d["kind"] != "ScaledObject"]  # a KEDA CRD: checked field by field below
+    for doc in builtin:
+        try:
+            kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+        except kubernetes_validate.ValidationError as exc:
+            pytest.fail(f"{doc['kind']}/{doc['metadata']['name']}: {exc.message} at "
+                        f"{'.'.join(str(p) for p in exc.path)}")
+    bad = {"kind": "Deployment", "apiVersion": "apps/v1", "metadata": {"name": "x"},
+           "spec": {"selector": {}, "template": {"spec": {"containers": [], "bogus": 1}}}}
+    with pytest.raises(kubernetes_validate.ValidationError):  # strict: unknown fields fail
+        kubernetes_validate.validate(bad, K8S_VERSION, strict=True)
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_pods_pass_pod_security_restricted(service: str) -> None:
+    pod = _of("Deployment", service)["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] != 0
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert not pod.get("hostNetwork") and not pod.get("hostPID") and not pod.get("hostIPC")
+    allowed_volumes = {"configMap", "secret", "emptyDir", "projected", "persistentVolumeClaim"}
+    for volume in pod["volumes"]:
+        assert set(volume) - {"name"} <= allowed_volumes, volume
+    for container in pod["containers"]:
+        ctx = container["securityContext"]
+        assert ctx["allowPrivilegeEscalation"] is False
+        assert ctx["capabilities"] == {"drop": ["ALL"]}
+        assert ctx["readOnlyRootFilesystem"] is True and ctx["runAsNonRoot"] is True
+        assert ctx.get("seccompProfile", {"type": "RuntimeDefault"})["type"] == "RuntimeDefault"
+        assert not ctx.get("privileged")
+        assert {m["mountPath"] for m in container["volumeMounts"]} >= {"/tmp", "/etc/suqiu"}
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_http_api_has_a_service(service: str) -> None:
+    deployment = _of("Deployment", service)
+    svc = _of("Service", service)
+    assert svc["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
+    port = settings_class(service)().http_port  # type: ignore[attr-defined]
+    assert svc["spec"]["ports"] == [{"name": "http", "port": port, "targetPort": "http"}]
+
+
+def test_configuration_files_the_pods_read_are_in_the_config_map() -> None:
+    shipped = set(_generated_config_map()["data"])
+    for doc in DOCS:
+        if doc["kind"] != "Deployment":
+            continue
+        (container,) = doc["spec"]["template"]["spec"]["containers"]
+        config = next(d for d in DOCS if d["kind"] == "ConfigMap")
+        values = [*config["data"].values(), *(e.get("value", "") for e in container["env"])]
+        for value in values:
+            if str(value).startswith("/etc/suqiu/"):
+                assert value.removeprefix("/etc/suqiu/") in shipped, (doc["metadata"]["name"], value)
+    assert {"catalogue.yaml", "routing.yaml", "notifier.yaml", "sla.yaml"} <= shipped
+
+
+def test_every_secret_reference_exists_in_the_example() -> None:
+    keys = {(s["metadata"]["name"], k) for s in SECRETS_EXAMPLE for k in s["stringData"]}
+    names = {s["metadata"]["name"] for s in SECRETS_EXAMPLE}
+    for doc in DOCS:
+        if doc["kind"] != "Deployment":
+            continue
+        pod = doc["spec"]["template"]["spec"]
+        for env in pod["containers"][0]["env"]:
+            ref = env.get("valueFrom", {}).get("secretKeyRef")
+            if ref:
+                assert (ref["name"], ref["key"]) in keys, ref
+        for source in pod["containers"][0]["envFrom"][1:]:
+            assert source["secretRef"]["name"] in names
+        for volume in pod["volumes"]:
+            if "secret" in volume:
+                assert volume["secret"]["secretName"] in names
+    provider = {k for s in SECRETS_EXAMPLE if s["metadata"]["name"] == "suqiu-notifier-providers"
+                for k in s["stringData"]}
+    assert {"sms-api-key", "smtp-password", "wechat-access-token"} <= provider
+    notifier = _of("Deployment", "notifier")["spec"]["template"]["spec"]["containers"][0]
+    assert {"secretRef": {"name": "suqiu-webhook-secrets", "optional": True}} in notifier["envFrom"]
+    dispatcher = _of("Deployment", "dispatcher")["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e.get("value") for e in dispatcher["env"]}
+    assert env["SUQIU_DISPATCHER_CREDENTIALS_FILE"].startswith("/run/secrets/suqiu/")
