@@ -40,7 +40,7 @@ from shared.metrics import ConsumerMetrics
 from shared.store import DuplicateKey, Store, StoreUnavailable
 from shared.topology import Topology
 
-__all__ = ["EventPublisher", "ReliableConsumer", "decode_json"]
+__all__ = ["EventPublisher", "ReliableConsumer", "decode_json", "original_routing_key"]
 
 T = TypeVar("T")
 log = structlog.get_logger(__name__)
@@ -311,7 +311,7 @@ class ReliableConsumer:
             "queue": self.queue,
             "service": self.service,
             "message_id": message_id,
-            "routing_key": getattr(raw, "routing_key", None),
+            "routing_key": original_routing_key(message),
             "received_at": now,
             "reason": exc.reason,
             "errors": errors,
@@ -331,8 +331,10 @@ class ReliableConsumer:
             ERROR_REASON_HEADER: exc.reason,
             ERROR_DETAIL_HEADER: json.dumps(errors, ensure_ascii=False),
             ORIGINAL_QUEUE_HEADER: self.queue,
-            ORIGINAL_EXCHANGE_HEADER: getattr(raw, "exchange", None) or "",
-            ORIGINAL_ROUTING_KEY_HEADER: getattr(raw, "routing_key", None) or "",
+            # a retried copy keeps where it was first published (see _delay)
+            ORIGINAL_EXCHANGE_HEADER: original_headers.get(ORIGINAL_EXCHANGE_HEADER)
+            or getattr(raw, "exchange", None) or "",
+            ORIGINAL_ROUTING_KEY_HEADER: original_routing_key(message) or "",
             "x-suqiu-rejected-by": self.service,
             "x-suqiu-rejected-at": now.isoformat(),
         }
@@ -345,6 +347,15 @@ class ReliableConsumer:
                     fields=[e["field"] for e in errors][:10])
         await message.ack()
         self._metrics.outcome(self.queue, "rejected")
+
+
+def original_routing_key(message: RabbitMessage) -> str | None:
+    """The routing key the message was first published with (a retried copy comes back
+    from its delay queue with the work queue's name as key; the header keeps the first)."""
+    header = (message.headers or {}).get(ORIGINAL_ROUTING_KEY_HEADER)
+    if isinstance(header, bytes):
+        header = header.decode("utf-8", "replace")
+    return header or getattr(message.raw_message, "routing_key", None)
 
 
 def _payload_type(parse: Callable[[Any], Any]) -> Any:

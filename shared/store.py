@@ -136,14 +136,14 @@ class Store:
         async with self.op():
             await self.db[collection].insert_one(dict(doc))
 
-    async def insert_many(self, collection: str, docs: list[Mapping[str, Any]]) -> None:
+    async def insert_many(self, collection: str, docs: Sequence[Mapping[str, Any]]) -> None:
         """Insert documents in one command (ordered); DuplicateKey when one already exists."""
         if not docs:
             return
         async with self.op():
             await self.db[collection].insert_many([dict(d) for d in docs])
 
-    async def insert_new(self, collection: str, docs: list[Mapping[str, Any]]) -> set[int]:
+    async def insert_new(self, collection: str, docs: Sequence[Mapping[str, Any]]) -> set[int]:
         """Insert documents in one unordered command; the positions whose `_id` (or another
         unique key) existed already, and were therefore not inserted."""
         if not docs:

@@ -173,6 +173,20 @@ def bench_sla(
                                    json_out=json_out))
 
 
+@app.command("store-backfill")
+def store_backfill() -> None:
+    """Add the precomputed key fields to documents stored before them (run once after an
+    upgrade; idempotent; MONGO_URL and SUQIU_MONGO_DB as the services use them)."""
+    import asyncio
+
+    from shared.settings import CommonSettings
+    from suqiu.store_keys import backfill
+
+    common = CommonSettings()
+    for field, count in asyncio.run(backfill(common.mongo_url, common.mongo_db)).items():
+        typer.echo(f"{field}: {count} document(s) updated")
+
+
 @app.command("sms-sandbox")
 def sms_sandbox(port: Annotated[int, typer.Option()],
                 outbox: Annotated[Path, typer.Option()]) -> None:

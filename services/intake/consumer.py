@@ -9,7 +9,7 @@ from services.intake.errors import localize_exception
 from services.intake.metrics import IntakeMetrics
 from shared.contracts import Channel
 from shared.errors import PermanentError
-from shared.messaging import ReliableConsumer
+from shared.messaging import ReliableConsumer, original_routing_key
 
 __all__ = ["IntakeConsumer", "channel_of_routing_key"]
 
@@ -31,6 +31,6 @@ class IntakeConsumer(ReliableConsumer):
 
     async def _dead_letter(self, message: RabbitMessage, message_id: str,
                            exc: PermanentError) -> None:
-        channel = channel_of_routing_key(getattr(message.raw_message, "routing_key", None))
+        channel = channel_of_routing_key(original_routing_key(message))
         self._intake_metrics.rejected.labels(channel, exc.reason).inc()
         await super()._dead_letter(message, message_id, localize_exception(exc))

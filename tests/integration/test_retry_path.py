@@ -139,3 +139,11 @@ async def test_a_message_that_keeps_failing_is_rejected_as_poison(
         rec = await h.store.find_one(
             "rejected_messages", {"_id": f"{h.topology.work_queue('classifier').name}:m-1"})
         assert rec is not None and rec["reason"] == "retries_exhausted"
+        assert rec["routing_key"] == "ticket.received"  # where it was first published
+        conn = await aio_pika.connect(amqp_url)
+        try:
+            dead = await (await (await conn.channel()).get_queue(dlq)).get(no_ack=True)
+            assert dead.headers["x-suqiu-original-routing-key"] == "ticket.received"
+            assert dead.headers["x-suqiu-original-exchange"] == h.topology.events_exchange
+        finally:
+            await conn.close()

@@ -136,9 +136,14 @@ async def test_lifecycle_events_recompute_and_supersede_timers(replicas: Replica
         docs = await replicas.store.collection("sla_timers").find(
             {"ticket_no": ticket}).to_list(None)
         return [d for d in docs if d["generation"] == n and d["state"] == "pending"]
-    first = await wait_for(lambda: generation(1))
-    assert {(d["step"], d["kind"]) for d in first} >= {("sign_for", "breach"),
-                                                       ("resolution", "warning")}
+    want = {("sign_for", "breach"), ("resolution", "warning")}
+
+    async def first_generation() -> list[dict[str, Any]]:
+        # the monitor writes an order's timers one by one: wait for the whole set
+        docs = await generation(1)
+        return docs if {(d["step"], d["kind"]) for d in docs} >= want else []
+    first = await wait_for(first_generation)
+    assert {(d["step"], d["kind"]) for d in first} >= want
     await replicas.publish(TicketSuspended(
         event_id=f"{ticket}:suspended:5", ticket_no=ticket, occurred_at=start + timedelta(minutes=1),
         intake_at=start, version=5, actor="construction", from_status="signed",
