@@ -14,7 +14,10 @@ A crash between 1 and 2 loses nothing: the redelivered message finds its change 
 step returns None, and `apply` flushes what is still pending. Marking sent does not bump the
 version, so a concurrent writer that read the order before the `$unset` writes the sent
 entries back; they are then published a second time with the same event id, which consumers
-deduplicate. Nothing is ever lost, at worst something is announced twice.
+deduplicate. Nothing is ever lost, at worst something is announced twice. To keep that rare,
+mark-sent increments `outbox_rev`, and a writer that read pending entries writes only while
+`outbox_rev` is unchanged (else it re-reads): a duplicate needs the mark-sent to fall between
+a concurrent writer's conditional write and its own publish.
 
 Fault injection for the end-to-end test (never set in production): with
 `SUQIU_FAULT_CRASH_AFTER_SAVE=<stage>[@<n>]` the process exits at once (`os._exit(86)`) after
@@ -36,6 +39,7 @@ from shared.contracts import Command, PendingEvent, WorkOrder
 from shared.store import VersionConflict
 
 __all__ = [
+    "COMMAND_ROUTING_KEY",
     "FAULT_ENV",
     "FAULT_EXIT_CODE",
     "Change",
@@ -45,6 +49,7 @@ __all__ = [
     "OutboxStore",
     "Written",
     "entry_for",
+    "entry_key",
     "with_outbox",
 ]
 
@@ -63,7 +68,8 @@ class OutboxStore(Protocol):
 
     async def get_ticket(self, ticket_no: str) -> WorkOrder | None: ...
 
-    async def save_ticket(self, order: WorkOrder, *, expected_version: int) -> WorkOrder: ...
+    async def save_ticket(self, order: WorkOrder, *, expected_version: int,
+                          outbox_rev: int | None = None) -> WorkOrder: ...
 
     async def insert_ticket(self, order: WorkOrder) -> None: ...
 
@@ -164,8 +170,11 @@ class OrderWriter:
             after, messages = change
             entries = [entry_for(m) for m in messages]
             try:
-                saved = await self._store.save_ticket(with_outbox(after, entries),
-                                                      expected_version=order.version)
+                # Pending entries read with the order are written back only if nobody marked
+                # them sent meanwhile (else: re-read, so a sent event is not published again).
+                saved = await self._store.save_ticket(
+                    with_outbox(after, entries), expected_version=order.version,
+                    outbox_rev=order.outbox_rev if order.outbox else None)
             except VersionConflict:
                 if self._on_conflict is not None:
                     self._on_conflict()

@@ -87,6 +87,7 @@ class FakeStore:
         doc = self.collections.get("tickets", {}).get(ticket_no)
         if doc is not None:
             doc["outbox"] = {k: v for k, v in (doc.get("outbox") or {}).items() if k not in keys}
+            doc["outbox_rev"] = doc.get("outbox_rev", 0) + 1
 
     def docs(self, collection: str) -> list[dict[str, Any]]:
         return list(self.collections.get(collection, {}).values())
