@@ -164,7 +164,11 @@ class OrderWriter:
         limit = self._max_conflicts if retries is None else retries
         attempt = 0
         while True:
-            change = step(order)
+            try:
+                change = step(order)
+            except Exception:
+                await self._flush_quietly(order)
+                raise
             if change is None:
                 return Written("duplicate", await self.flush(order))
             after, messages = change
@@ -188,6 +192,16 @@ class OrderWriter:
                 continue
             return Written("ok", await self.flush(saved, fresh=True),
                            [e.event_id for e in entries])
+
+    async def _flush_quietly(self, order: WorkOrder) -> None:
+        """A refused step still publishes what the order has pending (e.g. the events of an
+        HTTP command cut by a crash: no redelivery would publish them); the refusal stands."""
+        if not order.outbox:
+            return
+        try:
+            await self.flush(order)
+        except Exception as exc:  # the refusal is the answer; the next touch retries
+            log.warning("outbox_flush_failed", error=type(exc).__name__)
 
     async def insert(self, order: WorkOrder, messages: Sequence[Message]) -> WorkOrder:
         """Insert a new order with its first events (DuplicateKey when it exists), then flush."""

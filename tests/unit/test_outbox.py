@@ -135,3 +135,17 @@ def test_fault_switch_reads_stage_and_count() -> None:
     assert FaultSwitch.from_env({"SUQIU_FAULT_CRASH_AFTER_SAVE": "dispatcher.command@2"}) == \
         FaultSwitch("dispatcher.command", 2)
     FaultSwitch("x", 0).check("y", 0)  # another stage: nothing happens
+
+
+async def test_a_refused_step_still_publishes_what_is_pending(parts) -> None:  # type: ignore[no-untyped-def]
+    store, broker, writer, order = parts
+    await store.save_ticket(with_outbox(order, PENDING), expected_version=1)
+    stuck = await store.get_ticket(order.ticket_no)  # e.g. an HTTP command's, cut by a crash
+
+    def refuse(o: WorkOrder) -> Any:
+        raise ValueError("illegal_state")
+
+    with pytest.raises(ValueError):
+        await writer.apply(stuck, refuse)
+    assert broker.published == ["pending-1"]
+    assert (await store.get_ticket(order.ticket_no)).outbox == {}  # type: ignore[union-attr]
