@@ -42,6 +42,7 @@ __all__ = [
     "COMMAND_ROUTING_KEY",
     "FAULT_ENV",
     "FAULT_EXIT_CODE",
+    "HANDED_ON",
     "Change",
     "FaultSwitch",
     "OrderWriter",
@@ -57,6 +58,10 @@ log = structlog.get_logger(__name__)
 FAULT_ENV = "SUQIU_FAULT_CRASH_AFTER_SAVE"
 FAULT_EXIT_CODE = 86
 COMMAND_ROUTING_KEY = "command.dispatcher"
+# Events whose consumer writes the same order next (the classifier for ticket.received, the
+# dispatcher for ticket.classified): that write removes the entry it consumed (`consumed=`),
+# so a fresh flush of only such entries saves its mark-sent write.
+HANDED_ON = frozenset({"ticket.received", "ticket.classified"})
 
 Message = BaseModel  # an event (routing key = its type) or a dispatcher Command
 Change = tuple[WorkOrder, Sequence[Message]]
@@ -154,12 +159,14 @@ class OrderWriter:
                            max_conflicts=self._max_conflicts, fault=self._fault,
                            on_conflict=self._on_conflict)
 
-    async def apply(self, order: WorkOrder, step: Step, *,
-                    retries: int | None = None) -> Written:
+    async def apply(self, order: WorkOrder, step: Step, *, retries: int | None = None,
+                    consumed: str | None = None) -> Written:
         """Apply `step` to `order` (read by the caller) and write it with its events.
 
         On a version conflict the order is read again and the step re-applied, up to
         `retries` times (default: the writer's limit); then VersionConflict is raised.
+        `consumed`: the id of the event being handled; it was published, so its entry (if
+        still pending, see HANDED_ON) leaves the outbox with this write.
         """
         limit = self._max_conflicts if retries is None else retries
         attempt = 0
@@ -172,6 +179,9 @@ class OrderWriter:
             if change is None:
                 return Written("duplicate", await self.flush(order))
             after, messages = change
+            if consumed is not None and entry_key(consumed) in after.outbox:
+                after = after.model_copy(update={"outbox": {
+                    k: v for k, v in after.outbox.items() if k != entry_key(consumed)}})
             entries = [entry_for(m) for m in messages]
             try:
                 # Pending entries read with the order are written back only if nobody marked
@@ -210,7 +220,8 @@ class OrderWriter:
         return await self.flush(stored, fresh=True)
 
     async def flush(self, order: WorkOrder, *, fresh: bool = False) -> WorkOrder:
-        """Publish the order's pending entries with confirms, then mark them sent."""
+        """Publish the order's pending entries with confirms, then mark them sent (a fresh
+        write whose entries are all HANDED_ON leaves that to the consumer's write)."""
         if not order.outbox:
             return order
         published = 0
@@ -221,5 +232,6 @@ class OrderWriter:
             published += 1
         if fresh:
             self._fault.check(self.stage, published)
-        await self._store.mark_sent(order.ticket_no, list(order.outbox))
+        if not (fresh and all(e.routing_key in HANDED_ON for e in order.outbox.values())):
+            await self._store.mark_sent(order.ticket_no, list(order.outbox))
         return order.model_copy(update={"outbox": {}})

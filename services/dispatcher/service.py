@@ -75,7 +75,8 @@ class LifecycleService:
                 return None
             return dispatch_with_events(o, self.policy.catalogue, now, self.rules, self.policy)
 
-        written = await self._writer.at("dispatcher.dispatch").apply(order, step)
+        written = await self._writer.at("dispatcher.dispatch").apply(
+            order, step, consumed=event.event_id)
         if written.outcome == "ok":
             self._observe_dispatch(written.order)
         return written.outcome

@@ -149,3 +149,21 @@ async def test_a_refused_step_still_publishes_what_is_pending(parts) -> None:  #
         await writer.apply(stuck, refuse)
     assert broker.published == ["pending-1"]
     assert (await store.get_ticket(order.ticket_no)).outbox == {}  # type: ignore[union-attr]
+
+
+async def test_a_handed_on_event_leaves_the_outbox_with_its_consumers_write() -> None:
+    """ticket.received needs no mark-sent write: the classifier's write removes it."""
+    from shared.contracts import Channel, TicketReceived
+
+    store, broker = MemoryStore(), Broker()
+    writer = OrderWriter(store, broker, "test", fault=FaultSwitch())
+    order = make_order(TicketStatus.RECEIVED).model_copy(update={"version": 1})
+    received = TicketReceived(event_id=f"{order.ticket_no}:received", ticket_no=order.ticket_no,
+                              occurred_at=T0, intake_at=T0, channel=Channel.HOTLINE)
+    await writer.insert(order, [received])
+    stored = await store.get_ticket(order.ticket_no)
+    assert stored is not None and stored.outbox_rev == 0 and len(stored.outbox) == 1
+    written = await writer.apply(stored, lambda o: _urge(o), consumed=received.event_id)
+    assert broker.published == [received.event_id, f"{order.ticket_no}:urged:2"]
+    final = await store.get_ticket(order.ticket_no)
+    assert final is not None and final.outbox == {} and written.order.outbox == {}
