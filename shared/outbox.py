@@ -14,7 +14,10 @@ A crash between 1 and 2 loses nothing: the redelivered message finds its change 
 step returns None, and `apply` flushes what is still pending. Marking sent does not bump the
 version, so a concurrent writer that read the order before the `$unset` writes the sent
 entries back; they are then published a second time with the same event id, which consumers
-deduplicate. Nothing is ever lost, at worst something is announced twice.
+deduplicate. Nothing is ever lost, at worst something is announced twice. To keep that rare,
+mark-sent increments `outbox_rev`, and a writer that read pending entries writes only while
+`outbox_rev` is unchanged (else it re-reads): a duplicate needs the mark-sent to fall between
+a concurrent writer's conditional write and its own publish.
 
 Fault injection for the end-to-end test (never set in production): with
 `SUQIU_FAULT_CRASH_AFTER_SAVE=<stage>[@<n>]` the process exits at once (`os._exit(86)`) after
@@ -36,8 +39,10 @@ from shared.contracts import Command, PendingEvent, WorkOrder
 from shared.store import VersionConflict
 
 __all__ = [
+    "COMMAND_ROUTING_KEY",
     "FAULT_ENV",
     "FAULT_EXIT_CODE",
+    "HANDED_ON",
     "Change",
     "FaultSwitch",
     "OrderWriter",
@@ -45,6 +50,7 @@ __all__ = [
     "OutboxStore",
     "Written",
     "entry_for",
+    "entry_key",
     "with_outbox",
 ]
 
@@ -52,6 +58,10 @@ log = structlog.get_logger(__name__)
 FAULT_ENV = "SUQIU_FAULT_CRASH_AFTER_SAVE"
 FAULT_EXIT_CODE = 86
 COMMAND_ROUTING_KEY = "command.dispatcher"
+# Events whose consumer writes the same order next (the classifier for ticket.received, the
+# dispatcher for ticket.classified): that write removes the entry it consumed (`consumed=`),
+# so a fresh flush of only such entries saves its mark-sent write.
+HANDED_ON = frozenset({"ticket.received", "ticket.classified"})
 
 Message = BaseModel  # an event (routing key = its type) or a dispatcher Command
 Change = tuple[WorkOrder, Sequence[Message]]
@@ -63,7 +73,8 @@ class OutboxStore(Protocol):
 
     async def get_ticket(self, ticket_no: str) -> WorkOrder | None: ...
 
-    async def save_ticket(self, order: WorkOrder, *, expected_version: int) -> WorkOrder: ...
+    async def save_ticket(self, order: WorkOrder, *, expected_version: int,
+                          outbox_rev: int | None = None) -> WorkOrder: ...
 
     async def insert_ticket(self, order: WorkOrder) -> None: ...
 
@@ -148,24 +159,36 @@ class OrderWriter:
                            max_conflicts=self._max_conflicts, fault=self._fault,
                            on_conflict=self._on_conflict)
 
-    async def apply(self, order: WorkOrder, step: Step, *,
-                    retries: int | None = None) -> Written:
+    async def apply(self, order: WorkOrder, step: Step, *, retries: int | None = None,
+                    consumed: str | None = None) -> Written:
         """Apply `step` to `order` (read by the caller) and write it with its events.
 
         On a version conflict the order is read again and the step re-applied, up to
         `retries` times (default: the writer's limit); then VersionConflict is raised.
+        `consumed`: the id of the event being handled; it was published, so its entry (if
+        still pending, see HANDED_ON) leaves the outbox with this write.
         """
         limit = self._max_conflicts if retries is None else retries
         attempt = 0
         while True:
-            change = step(order)
+            try:
+                change = step(order)
+            except Exception:
+                await self._flush_quietly(order)
+                raise
             if change is None:
                 return Written("duplicate", await self.flush(order))
             after, messages = change
+            if consumed is not None and entry_key(consumed) in after.outbox:
+                after = after.model_copy(update={"outbox": {
+                    k: v for k, v in after.outbox.items() if k != entry_key(consumed)}})
             entries = [entry_for(m) for m in messages]
             try:
-                saved = await self._store.save_ticket(with_outbox(after, entries),
-                                                      expected_version=order.version)
+                # Pending entries read with the order are written back only if nobody marked
+                # them sent meanwhile (else: re-read, so a sent event is not published again).
+                saved = await self._store.save_ticket(
+                    with_outbox(after, entries), expected_version=order.version,
+                    outbox_rev=order.outbox_rev if order.outbox else None)
             except VersionConflict:
                 if self._on_conflict is not None:
                     self._on_conflict()
@@ -180,6 +203,16 @@ class OrderWriter:
             return Written("ok", await self.flush(saved, fresh=True),
                            [e.event_id for e in entries])
 
+    async def _flush_quietly(self, order: WorkOrder) -> None:
+        """A refused step still publishes what the order has pending (e.g. the events of an
+        HTTP command cut by a crash: no redelivery would publish them); the refusal stands."""
+        if not order.outbox:
+            return
+        try:
+            await self.flush(order)
+        except Exception as exc:  # the refusal is the answer; the next touch retries
+            log.warning("outbox_flush_failed", error=type(exc).__name__)
+
     async def insert(self, order: WorkOrder, messages: Sequence[Message]) -> WorkOrder:
         """Insert a new order with its first events (DuplicateKey when it exists), then flush."""
         stored = with_outbox(order, messages)
@@ -187,7 +220,8 @@ class OrderWriter:
         return await self.flush(stored, fresh=True)
 
     async def flush(self, order: WorkOrder, *, fresh: bool = False) -> WorkOrder:
-        """Publish the order's pending entries with confirms, then mark them sent."""
+        """Publish the order's pending entries with confirms, then mark them sent (a fresh
+        write whose entries are all HANDED_ON leaves that to the consumer's write)."""
         if not order.outbox:
             return order
         published = 0
@@ -198,5 +232,6 @@ class OrderWriter:
             published += 1
         if fresh:
             self._fault.check(self.stage, published)
-        await self._store.mark_sent(order.ticket_no, list(order.outbox))
+        if not (fresh and all(e.routing_key in HANDED_ON for e in order.outbox.values())):
+            await self._store.mark_sent(order.ticket_no, list(order.outbox))
         return order.model_copy(update={"outbox": {}})

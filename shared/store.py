@@ -249,11 +249,14 @@ class Store:
     async def insert_ticket(self, order: WorkOrder) -> None:
         await self.insert("tickets", order.to_document())
 
-    async def save_ticket(self, order: WorkOrder, *, expected_version: int) -> WorkOrder:
-        """Write a changed order if nobody else changed it since `expected_version`."""
-        saved = await self.replace_by_id(
-            "tickets", order.to_document(), condition={"version": expected_version}
-        )
+    async def save_ticket(self, order: WorkOrder, *, expected_version: int,
+                          outbox_rev: int | None = None) -> WorkOrder:
+        """Write a changed order if nobody else changed it since `expected_version` (and,
+        with `outbox_rev`, nobody marked outbox entries sent since: see shared/outbox.py)."""
+        condition: dict[str, Any] = {"version": expected_version}
+        if outbox_rev is not None:
+            condition["outbox_rev"] = outbox_rev
+        saved = await self.replace_by_id("tickets", order.to_document(), condition=condition)
         if saved is None:
             raise VersionConflict(f"{order.ticket_no} is no longer at version {expected_version}")
         return WorkOrder.from_document(saved)
@@ -263,8 +266,8 @@ class Store:
 
         Deliberately not conditional and not a new version (see shared/outbox.py)."""
         if keys:
-            await self.update_by_id("tickets", ticket_no,
-                                    {"$unset": {f"outbox.{k}": "" for k in keys}})
+            await self.update_by_id("tickets", ticket_no, {
+                "$unset": {f"outbox.{k}": "" for k in keys}, "$inc": {"outbox_rev": 1}})
 
 
 def _check_no_datetime_set(update: Mapping[str, Any]) -> None:

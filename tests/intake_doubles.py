@@ -109,10 +109,12 @@ class MemoryStore:
     async def insert_ticket(self, order: WorkOrder) -> None:
         await self.insert("tickets", order.to_document())
 
-    async def save_ticket(self, order: WorkOrder, *, expected_version: int) -> WorkOrder:
+    async def save_ticket(self, order: WorkOrder, *, expected_version: int,
+                          outbox_rev: int | None = None) -> WorkOrder:
         coll = self.collections.setdefault("tickets", {})
         current = coll.get(order.ticket_no)
-        if current is None or current["version"] != expected_version:
+        if current is None or current["version"] != expected_version or (
+                outbox_rev is not None and current.get("outbox_rev", 0) != outbox_rev):
             raise VersionConflict(order.ticket_no)
         coll[order.ticket_no] = order.to_document()
         return order
@@ -121,6 +123,7 @@ class MemoryStore:
         doc = self.collections.setdefault("tickets", {}).get(ticket_no)
         if doc is not None:
             doc["outbox"] = {k: v for k, v in (doc.get("outbox") or {}).items() if k not in keys}
+            doc["outbox_rev"] = doc.get("outbox_rev", 0) + 1
 
 
 @dataclass

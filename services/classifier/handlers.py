@@ -113,7 +113,7 @@ class ClassifierHandler:
                 events.append(mass_incident_event(changed, cluster))
             return changed, events
 
-        written = await self._writer.apply(order, step)
+        written = await self._writer.apply(order, step, consumed=event.event_id)
         c = written.order.classification
         if written.outcome == "ok" and c is not None:
             self._metrics.classified.labels(c.category, c.severity.value).inc()

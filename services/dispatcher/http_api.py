@@ -189,7 +189,7 @@ class DispatcherHttpApi:
             return JSONResponse({"error": {"code": "invalid_request", "fields": [
                 e.as_dict() for e in field_errors_from_pydantic(exc)]}}, status_code=400)
         try:
-            result = await self._life.command(cmd)
+            result = await self._life.command(cmd, order=order)
         except UnknownTicket:
             return _error(404, "not_found", "no such order among yours")
         except Refused as exc:

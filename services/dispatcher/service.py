@@ -75,16 +75,19 @@ class LifecycleService:
                 return None
             return dispatch_with_events(o, self.policy.catalogue, now, self.rules, self.policy)
 
-        written = await self._writer.at("dispatcher.dispatch").apply(order, step)
+        written = await self._writer.at("dispatcher.dispatch").apply(
+            order, step, consumed=event.event_id)
         if written.outcome == "ok":
             self._observe_dispatch(written.order)
         return written.outcome
 
-    async def command(self, cmd: Command, *, retries: int = 0) -> Outcome:
-        """Apply one command. With `retries`, a version conflict re-reads and re-applies
-        (AMQP); without, the conflict is the caller's answer (HTTP: exactly one winner).
-        A command on a mass-incident master puts a copy for every member in its outbox."""
-        order = await self.load(cmd.ticket_no)
+    async def command(self, cmd: Command, *, retries: int = 0,
+                      order: WorkOrder | None = None) -> Outcome:
+        """Apply one command to `order` (read here unless the caller just read it). With
+        `retries`, a version conflict re-reads and re-applies (AMQP); without, the conflict is
+        the caller's answer (HTTP: exactly one winner). A command on a mass-incident master
+        puts a copy for every member in its outbox."""
+        order = order if order is not None else await self.load(cmd.ticket_no)
         now = self._clock()
 
         def step(o: WorkOrder) -> Change | None:

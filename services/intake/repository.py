@@ -105,8 +105,10 @@ class IntakeRepository:
     async def get_ticket(self, ticket_no: str) -> WorkOrder | None:
         return await self._store.get_ticket(ticket_no)
 
-    async def save_ticket(self, order: WorkOrder, *, expected_version: int) -> WorkOrder:
-        return await self._store.save_ticket(order, expected_version=expected_version)
+    async def save_ticket(self, order: WorkOrder, *, expected_version: int,
+                          outbox_rev: int | None = None) -> WorkOrder:
+        return await self._store.save_ticket(order, expected_version=expected_version,
+                                             outbox_rev=outbox_rev)
 
     async def mark_sent(self, ticket_no: str, keys: Sequence[str]) -> None:
         await self._store.mark_sent(ticket_no, keys)

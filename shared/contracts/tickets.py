@@ -173,6 +173,9 @@ class WorkOrder(_Doc):
         default_factory=dict,
         description="Events of stored changes not yet published, keyed by a digest of the "
                     "event id (shared/outbox.py); emptied once the broker confirmed them.")
+    outbox_rev: int = Field(
+        default=0, description="Incremented by each mark-sent: a writer that read pending "
+                               "entries writes only if none was marked sent meanwhile.")
 
     def to_document(self) -> dict[str, Any]:
         """The Mongo document: `_id` is the ticket number."""

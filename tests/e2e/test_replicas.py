@@ -45,7 +45,8 @@ async def test_two_replicas_each_complaint_one_ticket_one_dispatch(
         assert len(tickets) == N
         assert len({t["intake_key"] for t in tickets}) == N
         for t in tickets:
-            actions = Counter(h["action"] for h in t["history"])
+            # near-duplicate complaints merge under a mass-incident master: their own lines
+            actions = Counter(h["action"] for h in t["history"] if h["action"] != "merge")
             assert actions == {"receive": 1, "classify": 1, "dispatch": 1}, t["_id"]
         assert len(inbox) == N and len({i["ticket_no"] for i in inbox}) == N
 

@@ -92,7 +92,8 @@ async def test_sigterm_under_load_loses_and_duplicates_nothing(
             await client.close()
         assert len(tickets) == N
         for t in tickets:
-            actions = Counter(h["action"] for h in t["history"])
+            # near-duplicate complaints merge under a mass-incident master: their own lines
+            actions = Counter(h["action"] for h in t["history"] if h["action"] != "merge")
             # Dispatched exactly once; a low-confidence order rests at triage, undispatched.
             expected = {"receive": 1, "classify": 1}
             if t["status"] == "dispatched":

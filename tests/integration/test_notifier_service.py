@@ -208,6 +208,8 @@ def _config(tmp_path: Path, providers: Providers) -> Path:
     path = tmp_path / "notifier.yaml"
     path.write_text(json.dumps({
         "wechat_templates": {"sla.breached": "TPL-BREACH"},
+        "escalation_levels": [{"name": "市级督办", "departments": ["city_gov"]}],
+        "extension_approvers": {"default": ["hotline_centre"]},
         "departments": {
             "construction_bureau": {
                 "email": ["gongdan@jianshe.example.gov.cn"],
@@ -335,6 +337,42 @@ async def test_breach_tells_the_supervisor_on_wechat(svc: Running) -> None:
     assert (msg["touser"], msg["template_id"], msg["token"]) == (SUPERVISOR, "TPL-BREACH",
                                                                  "wx-token")
     assert msg["data"]["keyword1"]["value"] == ticket_no
+
+
+async def test_escalation_extension_request_and_triage_reach_their_people(
+        svc: Running) -> None:
+    """The events the dispatcher and classifier publish that once reached nobody."""
+    from shared.contracts import TicketEscalated, TicketExtensionRequested, TicketTriageRequired
+
+    ticket_no = await svc.ticket()
+    life = {"ticket_no": ticket_no, "occurred_at": DAY, "intake_at": DAY, "version": 9,
+            "actor": "supervisor", "from_status": "in_progress", "to_status": "in_progress"}
+    await svc.publish(TicketEscalated(event_id=f"{ticket_no}:escalated:9", **life,
+                                      department="construction_bureau",
+                                      escalated_to="leadership", level=2, reason="两次不满意"))
+    await svc.publish(TicketExtensionRequested(
+        event_id=f"{ticket_no}:extension_requested:9", **life, department="construction_bureau",
+        requested_resolution_due=DAY + timedelta(days=9), reason="需现场勘验"))
+    await svc.publish(TicketTriageRequired(
+        event_id=f"{ticket_no}:triage_required", ticket_no=ticket_no, occurred_at=DAY,
+        intake_at=DAY, category="城乡建设", department="construction_bureau", confidence=0.2,
+        threshold=0.35))
+
+    async def inboxes() -> set[tuple[str, str]]:
+        docs = await svc.store.collection("notifications").find(
+            {"ticket_no": ticket_no}).to_list(None)
+        return {(d["event_type"], d["department"]) for d in docs if d["channel"] == "inbox"}
+
+    want = {("ticket.escalated", "construction_bureau"), ("ticket.escalated", "city_gov"),
+            ("ticket.extension_requested", "hotline_centre"),
+            ("ticket.triage_required", "hotline_triage")}
+    got = await wait_for(lambda: _superset(inboxes, want))
+    assert got == want  # and no "leadership" recipient
+
+
+async def _superset(probe: Any, want: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    got = await probe()
+    return got if got >= want else set()
 
 
 async def test_quiet_hours_hold_the_receipt_until_the_morning(svc: Running) -> None:

@@ -278,3 +278,28 @@ async def test_work_order_updated_at_stays_aware_after_save(store: Store) -> Non
     saved = await store.save_ticket(changed, expected_version=1)
 
     assert saved.updated_at == later and saved.updated_at.tzinfo is not None
+
+
+async def test_outbox_entries_are_marked_sent_by_unset_and_guard_stale_writers(
+        store: Store) -> None:
+    """The outbox (shared/outbox.py): entries survive a replace with their order, `$unset` of
+    a nested key plus `$inc` removes them, and a writer that read them before is refused."""
+    from shared.contracts import PendingEvent
+    from shared.outbox import entry_key, with_outbox
+
+    order = make_order(TicketStatus.RECEIVED)
+    entries = [PendingEvent(event_id=f"{order.ticket_no}:x.y:{i}", routing_key="ticket.urged",
+                            body='{"a": 1}') for i in range(3)]
+    await store.insert_ticket(with_outbox(order, entries))
+    read = await store.get_ticket(order.ticket_no)
+    assert read is not None and [e.event_id for e in read.outbox.values()] == [
+        e.event_id for e in entries]  # in the order written
+    await store.mark_sent(order.ticket_no, [entry_key(entries[0].event_id)])
+    after = await store.get_ticket(order.ticket_no)
+    assert after is not None and after.outbox_rev == 1 and len(after.outbox) == 2
+    stale = read.model_copy(update={"version": 2})
+    with pytest.raises(VersionConflict):  # it would publish the sent entry again
+        await store.save_ticket(stale, expected_version=1, outbox_rev=read.outbox_rev)
+    fresh = after.model_copy(update={"version": 2})
+    assert (await store.save_ticket(fresh, expected_version=1,
+                                    outbox_rev=after.outbox_rev)).outbox == after.outbox

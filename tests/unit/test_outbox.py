@@ -46,6 +46,9 @@ def _once(order: WorkOrder) -> Any:
     return None if order.version >= 2 else _urge(order)
 
 
+PENDING = [PendingEvent(event_id="pending-1", routing_key="ticket.urged", body="{}")]
+
+
 @pytest.fixture
 async def parts() -> tuple[MemoryStore, Broker, OrderWriter, WorkOrder]:
     store, broker = MemoryStore(), Broker()
@@ -90,7 +93,8 @@ async def test_conflicts_beyond_the_limit_raise(parts) -> None:  # type: ignore[
     store, broker, writer, order = parts
     calls = []
 
-    async def always_lose(order: WorkOrder, *, expected_version: int) -> WorkOrder:
+    async def always_lose(order: WorkOrder, *, expected_version: int,
+                          outbox_rev: int | None = None) -> WorkOrder:
         calls.append(expected_version)
         raise VersionConflict(order.ticket_no)
 
@@ -100,15 +104,29 @@ async def test_conflicts_beyond_the_limit_raise(parts) -> None:  # type: ignore[
     assert len(calls) == 3 and broker.published == []
 
 
-async def test_a_sent_entry_written_back_is_published_again_with_the_same_id(parts) -> None:  # type: ignore[no-untyped-def]
+async def test_a_writer_that_read_entries_since_marked_sent_reads_again(parts) -> None:  # type: ignore[no-untyped-def]
     store, broker, writer, order = parts
-    await store.save_ticket(with_outbox(order, _urge(order)[1]), expected_version=1)
+    await store.save_ticket(with_outbox(order, PENDING), expected_version=1)
     stale = await store.get_ticket(order.ticket_no)  # read before the entry was marked sent
-    assert stale is not None
+    assert stale is not None and stale.outbox
     await writer.flush(stale)
-    # A concurrent writer that read `stale` writes the entry back with its own change.
-    await writer.apply(stale, lambda o: _urge(o, 2))
-    assert broker.published.count(f"{order.ticket_no}:urged:2") == 2  # deduplicated downstream
+    await writer.apply(stale, lambda o: _urge(o, 2))  # conflicts on outbox_rev, reads again
+    assert broker.published == ["pending-1", f"{order.ticket_no}:urged:2"]  # nothing twice
+    assert (await store.get_ticket(order.ticket_no)).outbox == {}  # type: ignore[union-attr]
+
+
+async def test_a_sent_entry_written_back_in_the_race_is_published_again_same_id(parts) -> None:  # type: ignore[no-untyped-def]
+    store, broker, writer, order = parts
+    await store.save_ticket(with_outbox(order, PENDING), expected_version=1)
+    first = await store.get_ticket(order.ticket_no)
+    assert first is not None
+    # A concurrent writer writes the pending entry back with its own change ...
+    rival, events = _urge(first, 2)
+    saved = await store.save_ticket(with_outbox(rival, events), expected_version=first.version,
+                                    outbox_rev=first.outbox_rev)
+    await writer.flush(first)  # ... just before the first writer publishes and marks it sent
+    await writer.flush(saved)
+    assert broker.published.count("pending-1") == 2  # same id: consumers deduplicate
     assert (await store.get_ticket(order.ticket_no)).outbox == {}  # type: ignore[union-attr]
 
 
@@ -117,3 +135,35 @@ def test_fault_switch_reads_stage_and_count() -> None:
     assert FaultSwitch.from_env({"SUQIU_FAULT_CRASH_AFTER_SAVE": "dispatcher.command@2"}) == \
         FaultSwitch("dispatcher.command", 2)
     FaultSwitch("x", 0).check("y", 0)  # another stage: nothing happens
+
+
+async def test_a_refused_step_still_publishes_what_is_pending(parts) -> None:  # type: ignore[no-untyped-def]
+    store, broker, writer, order = parts
+    await store.save_ticket(with_outbox(order, PENDING), expected_version=1)
+    stuck = await store.get_ticket(order.ticket_no)  # e.g. an HTTP command's, cut by a crash
+
+    def refuse(o: WorkOrder) -> Any:
+        raise ValueError("illegal_state")
+
+    with pytest.raises(ValueError):
+        await writer.apply(stuck, refuse)
+    assert broker.published == ["pending-1"]
+    assert (await store.get_ticket(order.ticket_no)).outbox == {}  # type: ignore[union-attr]
+
+
+async def test_a_handed_on_event_leaves_the_outbox_with_its_consumers_write() -> None:
+    """ticket.received needs no mark-sent write: the classifier's write removes it."""
+    from shared.contracts import Channel, TicketReceived
+
+    store, broker = MemoryStore(), Broker()
+    writer = OrderWriter(store, broker, "test", fault=FaultSwitch())
+    order = make_order(TicketStatus.RECEIVED).model_copy(update={"version": 1})
+    received = TicketReceived(event_id=f"{order.ticket_no}:received", ticket_no=order.ticket_no,
+                              occurred_at=T0, intake_at=T0, channel=Channel.HOTLINE)
+    await writer.insert(order, [received])
+    stored = await store.get_ticket(order.ticket_no)
+    assert stored is not None and stored.outbox_rev == 0 and len(stored.outbox) == 1
+    written = await writer.apply(stored, lambda o: _urge(o), consumed=received.event_id)
+    assert broker.published == [received.event_id, f"{order.ticket_no}:urged:2"]
+    final = await store.get_ticket(order.ticket_no)
+    assert final is not None and final.outbox == {} and written.order.outbox == {}
