@@ -37,7 +37,7 @@ from shared.contracts import (
     TicketUrged,
     WorkOrder,
 )
-from shared.sla import deadlines_for
+from shared.sla import DeadlineBook, default_book
 
 __all__ = [
     "ACTIONS",
@@ -181,6 +181,11 @@ class Policy:
     revisit_days: float = 7
     max_dissatisfied: int = 2
     ladder: tuple[str, ...] = field(default_factory=tuple)
+    deadlines: DeadlineBook | None = None
+
+    def stamp(self, order: WorkOrder) -> WorkOrder:
+        """The order with its deadlines recomputed by the one SLA module (shared.sla)."""
+        return (self.deadlines or default_book(self.catalogue)).stamp(order)
 
 
 def lifecycle_of(order: WorkOrder) -> Lifecycle:
@@ -198,8 +203,8 @@ def route_order(order: WorkOrder, route: Route, policy: Policy, now: datetime,
     lc = lifecycle_of(order)
     if route.triage:
         lc.candidates = list(route.candidates)
-        out = _move(order, lc, S.TRIAGE, now, actor, role, "triage", None,
-                    note=f"rule {route.rule}")
+        out = policy.stamp(_move(order, lc, S.TRIAGE, now, actor, role, "triage", None,
+                                 note=f"rule {route.rule}"))
         return out, [_triage_event(out, now)]
     lc.candidates = [c for c in route.candidates if c != route.lead]
     out = _dispatch_to(order, lc, route.lead, list(route.co), policy, now, actor, role,
@@ -222,14 +227,12 @@ def _dispatch_to(order: WorkOrder, lc: Lifecycle, dept: str, co: list[str], poli
     lc.lead, lc.co = dept, [c for c in co if c != dept]
     lc.signed, lc.replies, lc.extension_due, lc.resume_to = {}, {}, None, None
     lc.dispatch_round += 1
-    sla = deadlines_for(order.classification.severity, now, cat.sla)
     base = order.model_copy(update={
         "dispatch": Dispatch(department=d.id, department_name=d.name, co_departments=lc.co,
                              dispatched_at=now),
-        "sla": sla,
     })
-    return _move(base, lc, S.DISPATCHED, now, actor, role, action, reason,
-                 note=extra_note or f"-> {d.id}")
+    return policy.stamp(_move(base, lc, S.DISPATCHED, now, actor, role, action, reason,
+                              note=extra_note or f"-> {d.id}"))
 
 
 def _move(order: WorkOrder, lc: Lifecycle, to: TicketStatus, now: datetime, actor: str,
@@ -317,7 +320,7 @@ def transition(order: WorkOrder, cmd: Command, now: datetime,
     out, events = step(order, cmd, now, policy, lc, rule)
     done = lifecycle_of(out)
     done.applied = [*done.applied, cmd.command_id][-_KEEP_APPLIED:]
-    return out.model_copy(update={"lifecycle": done.model_dump(mode="python")}), events
+    return policy.stamp(out.model_copy(update={"lifecycle": done.model_dump(mode="python")})), events
 
 
 Step = Any
@@ -432,8 +435,7 @@ def _decide_extension(order: WorkOrder, cmd: Command, now: datetime, policy: Pol
     if cmd.action == "reject_extension" or due is None or order.sla is None:
         return _move(order, lc, S.IN_PROGRESS, now, cmd.actor, cmd.role, cmd.action,
                      cmd.reason), []
-    base = order.model_copy(update={"sla": order.sla.model_copy(update={"resolution_due": due})})
-    out = _move(base, lc, S.IN_PROGRESS, now, cmd.actor, cmd.role, cmd.action, cmd.reason,
+    out = _move(order, lc, S.IN_PROGRESS, now, cmd.actor, cmd.role, cmd.action, cmd.reason,
                 note=due.isoformat())
     return out, [TicketExtensionApproved(
         event_id=_eid(out, "extension_approved"), ticket_no=out.ticket_no, occurred_at=now,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from services.intake.consumer import IntakeConsumer
 from services.intake.contracts import WebForm
 from services.intake.handlers import IntakeHandler, register
@@ -13,6 +15,7 @@ from services.intake.settings import IntakeSettings
 from shared.catalogue import load_catalogue
 from shared.runtime import ServiceParts, ServiceRuntime
 from shared.settings import CommonSettings
+from shared.sla import load_book
 
 __all__ = ["create_runtime"]
 
@@ -24,7 +27,9 @@ def create_runtime(common: CommonSettings | None = None,
     repo = IntakeRepository(parts.store, settings.ticket_prefix, parts.common.timezone)
     metrics = IntakeMetrics(parts.registry)
     catalogue = load_catalogue(parts.common.catalogue_path)
-    handler = IntakeHandler(repo, parts.publisher, metrics, settings)
+    deadlines = load_book(catalogue, parts.common.catalogue_path,
+                          today=datetime.now(UTC).date())
+    handler = IntakeHandler(repo, parts.publisher, metrics, settings, deadlines=deadlines)
     register(IntakeConsumer(parts.consumer, metrics), parts.broker, parts.topology, handler,
              settings.prefetch)
     topology = parts.topology

@@ -34,6 +34,7 @@ from services.intake.settings import IntakeSettings
 from shared.contracts import TicketStatus, WorkOrder
 from shared.errors import FieldError, PermanentError
 from shared.messaging import EventPublisher, ReliableConsumer
+from shared.sla import DeadlineBook
 from shared.store import DuplicateKey, VersionConflict
 from shared.topology import Topology
 
@@ -49,8 +50,10 @@ class IntakeHandler:
 
     def __init__(self, repo: IntakeRepository, publisher: EventPublisher, metrics: IntakeMetrics,
                  settings: IntakeSettings | None = None,
-                 clock: Callable[[], datetime] = _utcnow) -> None:
+                 clock: Callable[[], datetime] = _utcnow,
+                 deadlines: DeadlineBook | None = None) -> None:
         self._repo = repo
+        self._deadlines = deadlines
         self._publisher = publisher
         self._metrics = metrics
         self._settings = settings = settings or IntakeSettings()
@@ -120,8 +123,9 @@ class IntakeHandler:
             promised = sub.imposed_deadline
         ticket_no = await self._repo.next_ticket_no(now)
         try:
-            order = new_work_order(sub, ticket_no, raw_body, now, reasons=reasons,
-                                   person_key=key, promised_by=promised)
+            order = self._stamp(new_work_order(sub, ticket_no, raw_body, now, reasons=reasons,
+                                               person_key=key, promised_by=promised),
+                                sub.imposed_deadline, promise=True)
         except ValueError as exc:  # never retry what can never succeed
             raise PermanentError("normalisation_failed", [localize(FieldError(
                 "$", "normalisation_failed", str(exc).splitlines()[0][:300]))]) from exc
@@ -141,10 +145,24 @@ class IntakeHandler:
 
     async def _announce(self, order: WorkOrder) -> None:
         if order.status is TicketStatus.INVALID:
-            due = order.created_at + timedelta(hours=self._settings.callback_hours)
+            due = order.sla.due("callback") if order.sla else None
+            due = due or order.created_at + timedelta(hours=self._settings.callback_hours)
             await self._publisher.publish_event(invalid_event(order, due))
         else:
             await self._publisher.publish_event(received_event(order))
+
+    def _stamp(self, order: WorkOrder, imposed: datetime | None = None,
+               promise: bool = False) -> WorkOrder:
+        """Stored deadlines (first response, call-back) from the one SLA module; a new order's
+        receipt promises the first-response deadline unless the channel imposed an earlier one."""
+        if self._deadlines is None:
+            return order
+        order = self._deadlines.stamp(order)
+        first = order.sla.due("first_response") if order.sla else None
+        if promise and first is not None:
+            order = order.model_copy(update={
+                "promised_by": imposed if imposed and imposed < first else first})
+        return order
 
     def _count(self, channel: str, outcome: str) -> str:
         if outcome == "duplicate":
@@ -166,7 +184,7 @@ class IntakeHandler:
                     return "duplicate"
                 raise PermanentError("illegal_transition", [localize(FieldError(
                     "status", "illegal_transition", f"the order is {order.status.value}, not invalid"))])
-            changed = revalidate(order, operator_id, self._clock(), note)
+            changed = self._stamp(revalidate(order, operator_id, self._clock(), note))
             try:
                 saved = await self._repo.save(changed, expected_version=order.version)
             except VersionConflict:

@@ -160,7 +160,7 @@ class Planner:
         ctx: dict[str, Any] = {
             "ticket_no": event.ticket_no, "signature": self.signature,
             "hotline": self.config.hotline, "event_type": event.type,
-            "promise": _duration_zh(self.catalogue.sla["general"].resolution_hours),
+            "promise": "规定时限",  # only when no stored deadline exists (older orders)
             "what": f"{cl.category}/{cl.subcategory or '-'}" if cl else "-",
             "where": (cl.region.district or cl.region.city or "") if cl else "",
             "severity_zh": SEVERITY_ZH[cl.severity.value] if cl else "",
@@ -169,6 +169,8 @@ class Planner:
         }
         # The limit intake promised, on the event or the order, when it stamped one.
         promised_by = getattr(event, "promised_by", None) or getattr(order, "promised_by", None)
+        if promised_by is None and order.sla is not None:  # the stored deadline (shared.sla)
+            promised_by = order.sla.due("first_response")
         if isinstance(promised_by, datetime):
             ctx["promised_by"] = _local(promised_by)
         dept = getattr(event, "department", None)

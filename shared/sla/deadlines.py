@@ -35,6 +35,7 @@ class _Replay:
     pauses: list[tuple[datetime, datetime | None]] = field(default_factory=list)
     paused_since: datetime | None = None
     extension_due: datetime | None = None
+    extension_at: datetime | None = None
     first_reply: datetime | None = None
     severity: str = "general"
 
@@ -79,8 +80,8 @@ def _replay(order: WorkOrder) -> _Replay:
         elif h.action == "sign":
             r.stop("sign_for")
         elif h.action == "approve_extension" and h.note:
-            try:
-                r.extension_due = datetime.fromisoformat(h.note)
+            try:  # the dispatcher notes the approved deadline (ISO) on the entry
+                r.extension_due, r.extension_at = datetime.fromisoformat(h.note), at
             except ValueError:
                 pass
         elif h.action == "upgrade":
@@ -105,11 +106,11 @@ def compute(order: WorkOrder, policies: SlaPolicies, cal: BusinessCalendar, *,
     r = _replay(order)
     cls = order.classification
     codes = category_codes or {}
-    category = None
-    if cls is not None:
-        category = codes.get(cls.category, cls.category)
-        if cls.subcategory and cls.subcategory in codes:
-            category = codes[cls.subcategory]
+    category: tuple[str, ...] = ()
+    if cls is not None:  # the classifier stores names; rules match codes
+        category = (codes.get(cls.category, cls.category),)
+        if cls.subcategory:
+            category += (codes.get(cls.subcategory, cls.subcategory),)
     level = order.channel_details.get("customer_level") or order.channel_details.get("level")
     rule = policies.rule_for(profile, severity=r.severity, level=str(level) if level else None,
                              channel=order.channel.value, category=category)
@@ -120,9 +121,11 @@ def compute(order: WorkOrder, policies: SlaPolicies, cal: BusinessCalendar, *,
         if limit is None:
             continue
         pauses = r.pauses if step in _PAUSED_STEPS else []
-        if step == "resolution" and r.extension_due is not None:
-            due = moved_by_pauses(r.extension_due, start, pauses)
-            warn = None
+        if step == "resolution" and r.extension_due is not None and r.extension_at is not None:
+            # an approved deadline is absolute; only later suspensions push it back
+            due = moved_by_pauses(r.extension_due, r.extension_at, pauses)
+            warn = moved_by_pauses(r.extension_at + (r.extension_due - r.extension_at) * ratio,
+                                   r.extension_at, pauses)
         else:
             due = due_after(start, limit, cal, pauses)
             warn = due_after(start, StepLimit(hours=limit.hours * ratio, basis=limit.basis),

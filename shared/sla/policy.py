@@ -133,12 +133,14 @@ class SlaPolicies(_Cfg):
         return self
 
     def rule_for(self, profile: str, *, severity: str, level: str | None = None,
-                 channel: str | None = None, category: str | None = None) -> SlaRule:
+                 channel: str | None = None,
+                 category: str | tuple[str, ...] | None = None) -> SlaRule:
         """The first rule of the profile that matches (unknown profile: the first profile).
 
-        `category` is the category code the classifier stored (e.g. `urban_construction`);
-        a rule's entry matches it exactly or as a prefix.
+        `category` is the order's category code (e.g. `urban_construction`), or its category
+        and subcategory codes; a rule's entry matches one of them exactly or as a prefix.
         """
+        codes = (category,) if isinstance(category, str) else tuple(category or ())
         rules = self.profiles.get(profile) or next(iter(self.profiles.values()))
         for rule in rules:
             m = rule.match
@@ -148,7 +150,7 @@ class SlaPolicies(_Cfg):
                 continue
             if m.channel and channel not in m.channel:
                 continue
-            if m.category and not (category and any(category.startswith(c) for c in m.category)):
+            if m.category and not any(k.startswith(c) for k in codes for c in m.category):
                 continue
             return rule
         return rules[-1]

@@ -59,7 +59,7 @@ def test_receipt_sms_contains_ticket_number_and_promise() -> None:
     assert note.recipient == "13800138000"
     assert note.recipient_masked == "138****8000"
     assert note.text == ("【杭州12345】您反映的问题已受理，工单号SQ-20261123-000001。"
-                         "我们将在5天内办理并答复，可凭工单号查询进度。")
+                         "我们将在规定时限内办理并答复，可凭工单号查询进度。")
     assert note.key.startswith("SQ-20261123-000001:received|sms|")
     assert "13800138000" not in note.key
     assert note.event_type == "ticket.received"
