@@ -41,7 +41,9 @@ Audience = Literal["complainant", "department", "supervisor"]
 ALL_CHANNELS: frozenset[str] = frozenset({"sms", "email", "wechat", "webhook", "inbox"})
 TZ = ZoneInfo("Asia/Shanghai")
 SEVERITY_ZH = {"urgent": "紧急", "major": "重大", "important": "重要", "general": "一般"}
-STEP_ZH = {"sign_for": "签收", "resolution": "办结"}
+STEP_ZH = {"triage": "人工分拨", "callback": "无效工单回访", "sign_for": "签收",
+           "first_response": "首次答复", "resolution": "办结", "feedback": "结果反馈",
+           "revisit": "回访"}
 COMPLAINANT_EVENTS = frozenset({"ticket.received", "ticket.replied", "ticket.revisit_requested",
                                 "ticket.extension_approved", "ticket.linked"})
 HANDLED_EVENTS = COMPLAINANT_EVENTS | {"ticket.dispatched", "sla.warning", "sla.breached",
