@@ -12,7 +12,6 @@ from services.notifier.config import NotifierConfig
 from services.notifier.domain import Notification, Planner, QuietHours, complainant_contact
 from services.notifier.templates import TemplateBook
 from services.sla_monitor.domain import Moment, StepTimer, desired, event_for
-from shared.sla import default_book
 from shared.contracts import (
     Complainant,
     Dispatch,
@@ -28,6 +27,7 @@ from shared.contracts import (
     TicketUrged,
     WorkOrder,
 )
+from shared.sla import default_book
 from tests.factories import T0, make_classification, make_order, small_catalogue
 
 pytestmark = pytest.mark.unit
