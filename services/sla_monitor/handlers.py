@@ -43,6 +43,7 @@ log = structlog.get_logger(__name__)
 OPEN_DEADLINE_HORIZONS = {"1h": timedelta(hours=1), "4h": timedelta(hours=4),
                           "24h": timedelta(hours=24)}
 MAX_CONFLICTS = 8
+FIRE_CONCURRENCY = 8  # claimed timers handled at once (each: one read, maybe one write)
 _HISTORY_KINDS = {"breach": "sla_breach", "escalation": "sla_escalation"}
 
 
@@ -83,14 +84,20 @@ class SlaHandler:
     async def fire_due(self, now: datetime, limit: int, lease: timedelta) -> int:
         """Claim and handle every due timer; returns how many were claimed."""
         claimed = await self._repo.claim_due(now, self.owner, limit, lease)
-        for doc, retried in claimed:
-            self._metrics.timers.labels("claimed").inc()
-            if retried:
-                self._metrics.timers.labels("retried").inc()
-            await self._fire(StepTimer.from_doc(doc), doc["fire_at"])
+        margin = lease * 0.25
+        for i in range(0, len(claimed), FIRE_CONCURRENCY):
+            batch = []
+            for doc, retried in claimed[i:i + FIRE_CONCURRENCY]:
+                if self._clock() >= doc["lease_until"] - margin:
+                    continue  # our lease is (nearly) over: the timer is left to its next owner
+                self._metrics.timers.labels("claimed").inc()
+                if retried:
+                    self._metrics.timers.labels("retried").inc()
+                batch.append(self._fire(StepTimer.from_doc(doc), doc["fire_at"], retried))
+            await asyncio.gather(*batch)
         return len(claimed)
 
-    async def _fire(self, timer: StepTimer, fire_at: datetime) -> None:
+    async def _fire(self, timer: StepTimer, fire_at: datetime, retried: bool = False) -> None:
         order = await self._repo.order(timer.ticket_no)
         if order is None:
             await self._repo.release(replace(timer, fire_at=None), self.owner)
@@ -106,7 +113,10 @@ class SlaHandler:
         if timer.step == UPGRADE:
             await self._upgrade(order, now)
         else:
-            await self._record(order, timer, announce, now)
+            recorded = await self._record(order, timer, announce, now)
+            if not retried:  # another owner recorded it already: it announced it too
+                announce = [m for m in announce if event_for(timer, m, now).event_id
+                            not in recorded]
             for m in announce:
                 await self._publisher.publish_event(event_for(timer, m, now))
                 self._metrics.announced.labels(announce_kind(m.kind), timer.step,
@@ -116,10 +126,13 @@ class SlaHandler:
         self._metrics.lag.observe(max(0.0, (now - fire_at).total_seconds()))
 
     async def _record(self, order: WorkOrder, timer: StepTimer, announce: list[Moment],
-                      now: datetime) -> None:
-        """Breaches and escalations into the order's history, once (keyed by the event id)."""
+                      now: datetime) -> set[str]:
+        """Breaches and escalations into the order's history, once (keyed by the event id).
+
+        Returns the event ids that were in the history already (recorded by another owner).
+        """
         for _ in range(MAX_CONFLICTS):
-            notes = {h.note for h in order.history}
+            notes = {h.note for h in order.history if h.note}
             entries = []
             for m in announce:
                 action = _HISTORY_KINDS.get(announce_kind(m.kind))
@@ -132,14 +145,14 @@ class SlaHandler:
                     reason=f"{timer.step} due {timer.due_at.isoformat()}"
                            + (f" -> {m.to}" if m.to else "")))
             if not entries:
-                return
+                return notes
             after = order.model_copy(update={"history": [*order.history, *entries],
                                              "version": order.version + 1, "updated_at": now})
             if await self._repo.save_order(after, expected_version=order.version):
-                return
+                return notes
             fresh = await self._repo.order(order.ticket_no)
             if fresh is None:
-                return
+                return set()
             order = fresh
         raise RuntimeError(f"{order.ticket_no}: gave up recording after {MAX_CONFLICTS} conflicts")
 
