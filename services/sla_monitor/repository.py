@@ -69,18 +69,20 @@ class SlaTimerRepository:
                         lease: timedelta) -> list[tuple[dict[str, Any], bool]]:
         """Claim up to `limit` due timers (and ones whose lease expired) for `owner`.
 
-        The earliest live timers are read by walking the `fire_at` index in order with a
-        limit; the window is four claim batches wide, so timers other replicas hold do not
+        The earliest timers are read by walking the `fire_at` index in order with a limit
+        (on nx-27017 the shape measured not to scan: docs/sla.md); a timer whose ladder is
+        done is deleted, so the head of the index is what is due next. The window is four
+        claim batches wide, so timers other replicas hold do not
         hide the due ones. Candidates are tried in random order so that replicas mostly try
         different ones first. Returns (claimed document, retried after a lost lease).
         """
         try:
-            head = await self._coll().find({"fire_at": {"$lte": now}}).sort(
-                "fire_at", 1).limit(limit * 4).to_list(limit * 4)
+            head = await self._coll().find({}).sort("fire_at", 1).limit(
+                limit * 4).to_list(limit * 4)
         except Exception as exc:
             raise StoreUnavailable(str(exc)) from exc
-        candidates = [d for d in head if d["state"] == "pending" or (
-            d["state"] == "claimed" and d.get("lease_until") and d["lease_until"] <= now)]
+        candidates = [d for d in head if d["fire_at"] <= now and (d["state"] == "pending" or (
+            d["state"] == "claimed" and d.get("lease_until") and d["lease_until"] <= now))]
         random.shuffle(candidates)
         claimed: list[tuple[dict[str, Any], bool]] = []
         for doc in candidates[:limit]:
