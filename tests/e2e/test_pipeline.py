@@ -68,7 +68,8 @@ async def test_hotline_and_web_complaints_reach_dispatched(stack: StackInfo) -> 
             "urgent", "major", "important", "general"}
         assert c["region"]["city"] == "杭州市"
         assert doc["dispatch"]["department"] == c["department"]
-        assert doc["sla"]["resolution_due"] > doc["dispatch"]["dispatched_at"]
+        assert doc["sla"]["steps"]["resolution"]["due_at"] > doc["dispatch"]["dispatched_at"]
+        assert doc["sla"]["policy_version"].startswith("sla-")
         assert [h["action"] for h in doc["history"]] == ["receive", "classify", "dispatch"]
 
     client = mongo(stack.mongo_url)
