@@ -263,8 +263,8 @@ def dispatched_event(order: WorkOrder) -> TicketDispatched:
     return TicketDispatched(
         event_id=f"{order.ticket_no}:dispatched" if first else _eid(order, "dispatched"),
         ticket_no=order.ticket_no, occurred_at=d.dispatched_at, intake_at=order.received_at,
-        department=d.department, severity=c.severity, sign_for_due=s.sign_for_due,
-        resolution_due=s.resolution_due,
+        department=d.department, severity=c.severity, sign_for_due=s.required("sign_for"),
+        resolution_due=s.required("resolution"),
     )
 
 
@@ -418,7 +418,8 @@ def _suspend(order: WorkOrder, cmd: Command, now: datetime, policy: Policy, lc: 
 
 def _request_extension(order: WorkOrder, cmd: Command, now: datetime, policy: Policy,
                        lc: Lifecycle, rule: Rule) -> tuple[WorkOrder, list[BaseModel]]:
-    if cmd.new_due is None or (order.sla and cmd.new_due <= order.sla.resolution_due):
+    running = order.sla.resolution_due if order.sla else None
+    if cmd.new_due is None or (running is not None and cmd.new_due <= running):
         raise Refused("new_due_required", "an extension needs a later resolution deadline")
     lc.extension_due = cmd.new_due
     out = _move(order, lc, S.EXTENSION_REQUESTED, now, cmd.actor, cmd.role, cmd.action,

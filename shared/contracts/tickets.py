@@ -112,6 +112,13 @@ class SlaDeadlines(_Doc):
         s = self.steps.get(step)
         return s.due_at if s is not None else None
 
+    def required(self, step: str) -> datetime:
+        """A deadline that must be running (e.g. sign-for and resolution at a dispatch)."""
+        due = self.due(step)
+        if due is None:
+            raise ValueError(f"no running {step} deadline (policy {self.policy_version})")
+        return due
+
     @property
     def sign_for_due(self) -> datetime | None:
         return self.due("sign_for")
