@@ -146,3 +146,18 @@ def test_an_upgrade_in_the_history_changes_the_rule() -> None:
         to_status=S.DISPATCHED, note="major")]}))
     assert o.sla is not None and up.sla is not None
     assert (o.sla.rule, up.sla.rule, up.sla.severity) == ("general", "major", "major")
+
+
+def test_intake_stamps_first_response_and_call_back_and_promises_the_stored_deadline() -> None:
+    from services.intake.handlers import IntakeHandler
+    from services.intake.settings import IntakeSettings
+
+    handler = IntakeHandler(None, None, None, IntakeSettings(), deadlines=BOOK)  # type: ignore[arg-type]
+    received = make_order(S.RECEIVED, promised_by=T0 + 99 * H)
+    stamped = handler._stamp(received, None, promise=True)
+    assert stamped.sla is not None and stamped.promised_by == stamped.sla.due("first_response")
+    imposed = T0 + 2 * H  # a regulator's earlier deadline wins
+    assert handler._stamp(received, imposed, promise=True).promised_by == imposed
+    invalid = make_order(S.INVALID, history=[HistoryEntry(
+        at=T0, actor="intake", action="receive", to_status=S.INVALID)])
+    assert handler._stamp(invalid).sla.due("callback") == T0 + 24 * H  # type: ignore[union-attr]
