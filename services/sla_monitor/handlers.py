@@ -82,20 +82,27 @@ class SlaHandler:
 
     # --- firing -----------------------------------------------------------------------
     async def fire_due(self, now: datetime, limit: int, lease: timedelta) -> int:
-        """Claim and handle every due timer; returns how many were claimed."""
-        claimed = await self._repo.claim_due(now, self.owner, limit, lease)
-        margin = lease * 0.25
-        for i in range(0, len(claimed), FIRE_CONCURRENCY):
+        """Claim and handle up to `limit` due timers; returns how many were due.
+
+        Timers are claimed a few at a time and handled at once, so a claim never waits
+        behind a long batch (its lease stays fresh under load).
+        """
+        due = await self._repo.due(now, limit)
+        for i in range(0, len(due), FIRE_CONCURRENCY):
+            claims = await asyncio.gather(*(
+                self._repo.claim(doc, self.owner, self._clock(), lease)
+                for doc in due[i:i + FIRE_CONCURRENCY]))
             batch = []
-            for doc, retried in claimed[i:i + FIRE_CONCURRENCY]:
-                if self._clock() >= doc["lease_until"] - margin:
-                    continue  # our lease is (nearly) over: the timer is left to its next owner
+            for claim in claims:
+                if claim is None:
+                    continue  # another replica won it
+                doc, retried = claim
                 self._metrics.timers.labels("claimed").inc()
                 if retried:
                     self._metrics.timers.labels("retried").inc()
                 batch.append(self._fire(StepTimer.from_doc(doc), doc["fire_at"], retried))
             await asyncio.gather(*batch)
-        return len(claimed)
+        return len(due)
 
     async def _fire(self, timer: StepTimer, fire_at: datetime, retried: bool = False) -> None:
         order = await self._repo.order(timer.ticket_no)

@@ -65,16 +65,14 @@ class SlaTimerRepository:
         except Exception as exc:
             raise StoreUnavailable(str(exc)) from exc
 
-    async def claim_due(self, now: datetime, owner: str, limit: int,
-                        lease: timedelta) -> list[tuple[dict[str, Any], bool]]:
-        """Claim up to `limit` due timers (and ones whose lease expired) for `owner`.
+    async def due(self, now: datetime, limit: int) -> list[dict[str, Any]]:
+        """Up to `limit` timers due at `now` (and ones whose lease expired), in random order.
 
         The earliest timers are read by walking the `fire_at` index in order with a limit
         (on nx-27017 the shape measured not to scan: docs/sla.md); a timer whose ladder is
         done is deleted, so the head of the index is what is due next. The window is four
-        claim batches wide, so timers other replicas hold do not
-        hide the due ones. Candidates are tried in random order so that replicas mostly try
-        different ones first. Returns (claimed document, retried after a lost lease).
+        claim batches wide, so timers other replicas hold do not hide the due ones; the
+        shuffle makes replicas mostly try different ones first.
         """
         try:
             head = await self._coll().find({}).sort("fire_at", 1).limit(
@@ -84,16 +82,22 @@ class SlaTimerRepository:
         candidates = [d for d in head if d["fire_at"] <= now and (d["state"] == "pending" or (
             d["state"] == "claimed" and d.get("lease_until") and d["lease_until"] <= now))]
         random.shuffle(candidates)
-        claimed: list[tuple[dict[str, Any], bool]] = []
-        for doc in candidates[:limit]:
-            condition: dict[str, Any] = {"state": doc["state"]}
-            if doc["state"] == "claimed":
-                condition["lease_until"] = doc["lease_until"]
-            new = doc | {"state": "claimed", "owner": owner, "lease_until": now + lease,
-                         "claims": int(doc.get("claims", 0)) + 1}
-            if await self._store.replace_by_id(COLLECTION, new, condition=condition):
-                claimed.append((new, doc["state"] == "claimed"))
-        return claimed
+        return candidates[:limit]
+
+    async def claim(self, doc: dict[str, Any], owner: str, now: datetime,
+                    lease: timedelta) -> tuple[dict[str, Any], bool] | None:
+        """Claim one due timer: a conditional replace on `_id`, so exactly one replica wins.
+
+        Returns (claimed document, retried after a lost lease), or None if another won.
+        """
+        condition: dict[str, Any] = {"state": doc["state"]}
+        if doc["state"] == "claimed":
+            condition["lease_until"] = doc["lease_until"]
+        new = doc | {"state": "claimed", "owner": owner, "lease_until": now + lease,
+                     "claims": int(doc.get("claims", 0)) + 1}
+        if await self._store.replace_by_id(COLLECTION, new, condition=condition):
+            return new, doc["state"] == "claimed"
+        return None
 
     async def release(self, timer: StepTimer, owner: str) -> bool:
         """The owner's claim ends: the timer waits for its next moment, or is removed."""
