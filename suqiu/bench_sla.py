@@ -56,6 +56,18 @@ DB = "suqiu_bench_sla"
 _TEMPLATE: dict[str, Any] = {}
 
 
+def _centre() -> tuple[str, tuple[str, str]]:
+    from shared.catalogue import load_catalogue
+    from shared.sla import load_policies
+
+    cat, leadership = load_catalogue(None), load_policies().escalation.leadership
+    parent = {d.id: d.parent for d in cat.departments if d.parent}
+    return cat.triage_department, (parent.get(cat.triage_department, leadership), leadership)
+
+
+_CENTRE = _centre()
+
+
 def _docs(i: int, prefix: str, fire_at: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
     """An open order whose stored resolution deadline is `fire_at`, and its monitor timer."""
     from services.sla_monitor.domain import StepTimer
@@ -76,10 +88,11 @@ def _docs(i: int, prefix: str, fire_at: datetime) -> tuple[dict[str, Any], dict[
            "steps": {"resolution": {"started_at": intake, "due_at": fire_at, "warn_at": None}}}
     order = _TEMPLATE | {"_id": ticket, "intake_key": f"bench:{ticket}", "received_at": intake,
                          "created_at": intake, "updated_at": intake, "sla": sla}
+    # what the monitor's planner derives from such an order (an undispatched order's steps
+    # belong to the centre), so firing finds the timer current and announces at once
     timer = StepTimer(ticket_no=ticket, step="resolution", started_at=intake, due_at=fire_at,
-                      warn_at=None, department="hotline_centre", severity="major",
-                      intake_at=intake, fire_at=fire_at,
-                      escalate_to=("city_gov", "leadership")).to_doc()
+                      warn_at=None, department=_CENTRE[0], severity="major",
+                      intake_at=intake, fire_at=fire_at, escalate_to=_CENTRE[1]).to_doc()
     return order, timer
 
 
