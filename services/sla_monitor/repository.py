@@ -74,13 +74,18 @@ class SlaTimerRepository:
         claim batches wide, so timers other replicas hold do not hide the due ones; the
         shuffle makes replicas mostly try different ones first.
         """
-        try:
-            head = await self._coll().find({}).sort("fire_at", 1).limit(
-                limit * 4).to_list(limit * 4)
+        head: list[dict[str, Any]] = []
+        try:  # stop at the first timer not due yet: the rest of the window is later still
+            cursor = self._coll().find({}).sort("fire_at", 1).limit(limit * 4).batch_size(limit)
+            async for d in cursor:
+                if d["fire_at"] > now:
+                    break
+                head.append(d)
+            await cursor.close()
         except Exception as exc:
             raise StoreUnavailable(str(exc)) from exc
-        candidates = [d for d in head if d["fire_at"] <= now and (d["state"] == "pending" or (
-            d["state"] == "claimed" and d.get("lease_until") and d["lease_until"] <= now))]
+        candidates = [d for d in head if d["state"] == "pending" or (
+            d["state"] == "claimed" and d.get("lease_until") and d["lease_until"] <= now)]
         random.shuffle(candidates)
         return candidates[:limit]
 
