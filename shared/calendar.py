@@ -2,7 +2,10 @@
 
 Public holidays and the weekend days that become working days come from the chinese-calendar
 package (it knows 2004-2026 in 1.11.0); an operator override file adds years it does not know
-yet. Every function here is pure: time is passed in, nothing is read from the clock.
+yet (`covers: [2027]` declares that the file holds that year's whole schedule). A year neither
+knows is refused at start-up (`require_year`, a ConfigError) instead of silently counting
+元旦 and 春节 as working days; `last_known_day` feeds a gauge and an alert 60 days ahead.
+Every function here is pure: time is passed in, nothing is read from the clock.
 """
 
 from __future__ import annotations
@@ -14,12 +17,22 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-__all__ = ["BusinessCalendar", "load_calendar"]
+from shared.errors import ConfigError
+
+__all__ = ["BusinessCalendar", "load_calendar", "package_years"]
 
 DEFAULT_TZ = "Asia/Shanghai"
 DEFAULT_PERIODS: tuple[tuple[time, time], ...] = ((time(9, 0), time(12, 0)),
                                                    (time(13, 30), time(17, 30)))
 MAX_DAYS = 3660  # arithmetic never walks further than ten years
+
+
+def package_years() -> frozenset[int]:
+    """The years the chinese-calendar package has holiday data for."""
+    from chinese_calendar.constants import holidays, workdays
+
+    days = [*holidays, *workdays]
+    return frozenset(range(min(days).year, max(days).year + 1))
 
 
 @dataclass(frozen=True)
@@ -36,6 +49,7 @@ class BusinessCalendar:
     holidays: frozenset[date] = field(default_factory=frozenset)
     workdays: frozenset[date] = field(default_factory=frozenset)
     use_package: bool = True
+    covers: frozenset[int] = field(default_factory=frozenset)  # years the overrides hold whole
 
     def __post_init__(self) -> None:
         if not self.periods:
@@ -50,18 +64,43 @@ class BusinessCalendar:
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.tz)
 
+    def known_years(self) -> frozenset[int]:
+        """Years whose holidays and 调休 days are known (package or operator overrides)."""
+        return (package_years() if self.use_package else frozenset()) | self.covers
+
+    def last_known_day(self, today: date) -> date | None:
+        """The last day of the run of known years that starts with `today`'s (None: unknown)."""
+        years = self.known_years()
+        year = today.year
+        if year not in years:
+            return None
+        while year + 1 in years:
+            year += 1
+        return date(year, 12, 31)
+
+    def require_year(self, today: date, source: str = "calendar") -> None:
+        """ConfigError unless `today`'s year is known: start-up refuses a guessed calendar."""
+        if today.year not in self.known_years():
+            known = sorted(self.known_years())
+            raise ConfigError(source, f"no holiday data for {today.year} (known: "
+                              f"{known[0] if known else '-'}..{known[-1] if known else '-'}); "
+                              f"add the year's holidays and 调休 workdays to the calendar "
+                              f"overrides with `covers: [{today.year}]`")
+
     def is_working_day(self, day: date) -> bool:
         if day in self.holidays:
             return False
         if day in self.workdays:
             return True
+        if day.year in self.covers:
+            return day.weekday() < 5
         if self.use_package:
             import chinese_calendar
 
             try:
                 return bool(chinese_calendar.is_workday(day))
             except NotImplementedError:
-                pass  # a year the package does not know and no override covers: plain weekdays
+                pass  # not known (start-up refused the current year): plain weekdays
         return day.weekday() < 5
 
     def _day_periods(self, day: date) -> list[tuple[datetime, datetime]]:
@@ -123,20 +162,44 @@ def _time(text: str) -> time:
     return time.fromisoformat(str(text))
 
 
+def _dates(path: object, data: dict[str, object], key: str) -> set[date]:
+    try:
+        return {date.fromisoformat(str(d)) for d in data.get(key) or []}  # type: ignore[attr-defined]
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(str(path), f"{key}: {exc}") from exc
+
+
 def load_calendar(path: str | Path | None = None, *, tz: str = DEFAULT_TZ,
                   periods: list[tuple[str, str]] | None = None) -> BusinessCalendar:
     """The calendar with the operator's override file (missing file: no overrides)."""
     holidays: set[date] = set()
     workdays: set[date] = set()
+    covers: set[int] = set()
     if path is not None and Path(path).exists():
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        holidays = {date.fromisoformat(str(d)) for d in data.get("holidays") or []}
-        workdays = {date.fromisoformat(str(d)) for d in data.get("workdays") or []}
+        try:
+            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(str(path), f"cannot read calendar overrides: {exc}") from exc
+        if not isinstance(data, dict):
+            raise ConfigError(str(path), "calendar overrides must be a mapping")
+        holidays = _dates(path, data, "holidays")
+        workdays = _dates(path, data, "workdays")
+        try:
+            covers = {int(y) for y in data.get("covers") or []}
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(str(path), f"covers: {exc}") from exc
         tz = data.get("timezone", tz)
         if data.get("working_periods"):
-            periods = [tuple(p) for p in data["working_periods"]]  # type: ignore[misc]
+            periods = [tuple(p) for p in data["working_periods"]]
         if holidays & workdays:
-            raise ValueError(f"{path}: dates both holiday and workday: {sorted(holidays & workdays)}")
-    per = (tuple((_time(a), _time(b)) for a, b in periods) if periods else DEFAULT_PERIODS)
-    return BusinessCalendar(tz=tz, periods=per, holidays=frozenset(holidays),
-                            workdays=frozenset(workdays))
+            raise ConfigError(str(path), f"dates both holiday and workday: "
+                              f"{sorted(holidays & workdays)}")
+        for year in covers:
+            if not any(d.year == year for d in holidays):
+                raise ConfigError(str(path), f"covers {year} but lists no holiday in it")
+    try:
+        per = (tuple((_time(a), _time(b)) for a, b in periods) if periods else DEFAULT_PERIODS)
+        return BusinessCalendar(tz=tz, periods=per, holidays=frozenset(holidays),
+                                workdays=frozenset(workdays), covers=frozenset(covers))
+    except ValueError as exc:
+        raise ConfigError(str(path or "calendar"), str(exc)) from exc

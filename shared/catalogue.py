@@ -1,4 +1,6 @@
-"""The operator's catalogue: departments, two-level categories, regions, severity words, SLA.
+"""The operator's catalogue: departments, two-level categories, regions, severity words.
+
+Time limits are not here: they live in the one SLA policy file (sla.yaml, shared/sla).
 
 Loaded from YAML (SUQIU_CATALOGUE_PATH, default deploy/config/catalogue.yaml) and
 validated at start-up, so a typo stops the service with a clear message instead of
@@ -23,7 +25,6 @@ __all__ = [
     "Department",
     "District",
     "SeverityWords",
-    "SlaPolicy",
     "Subcategory",
     "load_catalogue",
 ]
@@ -92,12 +93,6 @@ class SeverityWords(_Cfg):
     money_threshold_cny: int = 20000
 
 
-class SlaPolicy(_Cfg):
-    sign_for_hours: float = Field(gt=0)
-    resolution_hours: float = Field(gt=0)
-    warn_ratio: float = Field(default=0.9, gt=0, lt=1)
-
-
 class Catalogue(_Cfg):
     profile: str
     province: str
@@ -107,8 +102,15 @@ class Catalogue(_Cfg):
     categories: list[Category] = Field(min_length=1)
     districts: list[District] = Field(min_length=1)
     severity_words: SeverityWords
-    sla: dict[str, SlaPolicy]
     classifier: ClassifierPolicy = Field(default_factory=ClassifierPolicy)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_second_sla_table(cls, data: object) -> object:
+        if isinstance(data, dict) and "sla" in data:
+            raise ValueError("sla: time limits moved to the SLA policy file (sla.yaml, "
+                             "docs/sla.md); remove the catalogue's `sla` table")
+        return data
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Catalogue:
@@ -125,9 +127,6 @@ class Catalogue(_Cfg):
             for s in c.subcategories:
                 if s.department and s.department not in ids:
                     problems.append(f"subcategory {s.code}: department {s.department!r} unknown")
-        missing = {"urgent", "major", "important", "general"} - set(self.sla)
-        if missing:
-            problems.append(f"sla: no policy for {sorted(missing)}")
         if problems:
             raise ValueError("; ".join(problems))
         return self

@@ -65,6 +65,7 @@ INDEXES: tuple[tuple[str, tuple[tuple[str, int], ...], bool], ...] = (
     ("sla_timers", (("state", ASCENDING), ("fire_at", ASCENDING)), False),
     ("sla_timers", (("ticket_no", ASCENDING),), False),
     ("sla_timers", (("fire_at", ASCENDING),), False),
+    ("sla_timers", (("due_at", ASCENDING),), False),
     ("sla_timer_log", (("ticket_no", ASCENDING),), False),
     ("duplicate_signatures", (("region_at", ASCENDING),), False),
     ("duplicate_signatures", (("cluster_at", ASCENDING),), False),

@@ -30,7 +30,8 @@ SERVICES: tuple[str, ...] = ("intake", "classifier", "dispatcher", "sla_monitor"
 EVENT_BINDINGS: dict[str, tuple[str, ...]] = {
     "classifier": ("ticket.received",),
     "dispatcher": ("ticket.classified", "ticket.mass_incident"),
-    "sla_monitor": ("ticket.dispatched", "ticket.signed", "ticket.returned", "ticket.transferred",
+    "sla_monitor": ("ticket.received", "ticket.invalid", "ticket.triage_required",
+                    "ticket.dispatched", "ticket.signed", "ticket.returned", "ticket.transferred",
                     "ticket.suspended", "ticket.resumed", "ticket.extension_approved",
                     "ticket.replied", "ticket.closed", "ticket.reopened"),
     "notifier": ("ticket.received", "ticket.dispatched", "sla.warning", "sla.breached",

@@ -9,18 +9,19 @@ Where it runs
     figures are the store's and the claiming's, not RabbitMQ's.
 
 Phase 1, load
-    `--orders` open orders, each represented by what the monitor stores for it: one clock
-    document (`sla_clocks`, generation 1) and its pending resolution breach timer
-    (`sla_timers`), due 2-30 days from now, inserted with insert_many in batches of
-    `--batch`, with the production indexes. load rate = documents / seconds.
+    `--orders` open orders, each a dispatched work order (`tickets`) whose stored resolution
+    deadline (shared.sla) is 2-30 days from now, and the monitor's one timer for that step
+    (`sla_timers`), inserted with insert_many in batches of `--batch`, with the production
+    indexes. load rate = documents / seconds.
 
 Phase 2, steady stream of due timers
     `--replicas` monitor processes (multiprocessing, spawn) each run the production scanner
-    (`SlaHandler.scan_forever`: the earliest live timers read in `fire_at` index order with a
-    limit, due ones tried in random order, conditional replace on `_id` under a lease,
-    clock-generation check, publish, move to `sla_timer_log`)
+    (`SlaHandler.scan_forever`: the earliest due timers read in `fire_at` index order with a
+    limit, tried in random order, conditional replace on `_id` under a lease, the order read
+    to check its stored deadline, the breach written into its history, publish, the timer
+    advanced to its next moment)
     every `--scan-interval` seconds with batches of `--claim-batch`. The driver inserts
-    `--due` new breach timers (each with its clock document) at `--rate` per second in
+    `--due` new due timers (each with its order) at `--rate` per second in
     ticks of 100 ms, each due `--lead` seconds after its insertion, among the million pending
     ones. The recorder publisher notes (event id, fired time) for every event a replica
     publishes, in a file per replica.
@@ -56,18 +57,47 @@ __all__ = ["run_bench_sla"]
 DB = "suqiu_bench_sla"
 
 
+_TEMPLATE: dict[str, Any] = {}
+
+
+def _centre() -> tuple[str, tuple[str, str]]:
+    from shared.catalogue import load_catalogue
+    from shared.sla import load_policies
+
+    cat, leadership = load_catalogue(None), load_policies().escalation.leadership
+    parent = {d.id: d.parent for d in cat.departments if d.parent}
+    return cat.triage_department, (parent.get(cat.triage_department, leadership), leadership)
+
+
+_CENTRE = _centre()
+
+
 def _docs(i: int, prefix: str, fire_at: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An open order whose stored resolution deadline is `fire_at`, and its monitor timer."""
+    from services.sla_monitor.domain import StepTimer
+
     ticket = f"{prefix}-{i:08d}"
     intake = fire_at - timedelta(days=7)
-    clock = {"_id": ticket, "generation": 1, "log": [],
-             "facts": {"ticket_no": ticket, "intake_at": intake, "profile": "government_hotline",
-                       "severity": "general", "department": "construction", "channel": None,
-                       "category": None, "level": None}}
-    timer = {"_id": f"{ticket}:g1:resolution:breach", "ticket_no": ticket,
-             "step": "resolution", "kind": "breach", "fire_at": fire_at, "due_at": fire_at,
-             "department": "construction", "intake_at": intake, "generation": 1,
-             "severity": "general", "escalated_to": None, "state": "pending"}
-    return clock, timer
+    fire_at = fire_at.replace(microsecond=fire_at.microsecond // 1000 * 1000)
+    if not _TEMPLATE:
+        from shared.contracts import WorkOrder
+
+        _TEMPLATE.update(WorkOrder.model_validate({
+            "ticket_no": "x", "status": "dispatched", "channel": "hotline",
+            "channel_message_id": "x", "intake_key": "x", "received_at": intake,
+            "created_at": intake, "updated_at": intake, "complainant": {},
+            "content": {"text": "bench"}, "analysis_text": "bench", "location": {},
+            "raw_payload": "{}"}).to_document())
+    sla = {"policy_version": "bench", "rule": "major", "severity": "major", "suspended": False,
+           "steps": {"resolution": {"started_at": intake, "due_at": fire_at, "warn_at": None}}}
+    order = _TEMPLATE | {"_id": ticket, "intake_key": f"bench:{ticket}", "received_at": intake,
+                         "created_at": intake, "updated_at": intake, "sla": sla}
+    # what the monitor's planner derives from such an order (an undispatched order's steps
+    # belong to the centre), so firing finds the timer current and announces at once
+    timer = StepTimer(ticket_no=ticket, step="resolution", started_at=intake, due_at=fire_at,
+                      warn_at=None, department=_CENTRE[0], severity="major",
+                      intake_at=intake, fire_at=fire_at, escalate_to=_CENTRE[1]).to_doc()
+    return order, timer
 
 
 class _Recorder:
@@ -88,17 +118,17 @@ def _replica(mongo_url: str, out: str, interval: float, batch: int, lease: float
     from services.sla_monitor.handlers import SlaHandler
     from services.sla_monitor.metrics import SlaMetrics
     from services.sla_monitor.repository import SlaTimerRepository
-    from shared.calendar import BusinessCalendar
     from shared.catalogue import load_catalogue
-    from shared.sla import load_policies
+    from shared.sla import load_book
     from shared.store import Store
 
     async def main() -> None:
         store = Store(mongo_url, DB)
+        catalogue = load_catalogue(None)
         handler = SlaHandler(SlaTimerRepository(store), _Recorder(out),  # type: ignore[arg-type]
-                             load_catalogue(None), SlaMetrics(CollectorRegistry()),
-                             load_policies(), BusinessCalendar(), store=store)
-        await handler.scan_forever(interval, batch, lease, gauge_every_s=0)
+                             catalogue, SlaMetrics(CollectorRegistry()),
+                             load_book(catalogue, None))
+        await handler.scan_forever(interval, batch, lease, gauge_every_s=0, gauge_cap=1)
 
     asyncio.run(main())
 
@@ -124,7 +154,7 @@ async def _load(mongo_url: str, orders: int, batch: int) -> tuple[float, float]:
             n = min(batch, orders - done)
             pairs = [_docs(done + k, "SQ-LOAD", now + timedelta(
                 days=2, seconds=random.randint(0, 28 * 86400))) for k in range(n)]
-            await store.collection("sla_clocks").insert_many([c for c, _ in pairs], ordered=False)
+            await store.tickets.insert_many([c for c, _ in pairs], ordered=False)
             await store.collection("sla_timers").insert_many([t for _, t in pairs], ordered=False)
             done += n
             if done % (batch * 20) == 0 or done == orders:
@@ -152,7 +182,7 @@ async def _stream(mongo_url: str, due: int, rate: float, lead: float) -> dict[st
             if n:
                 fire_at = datetime.now(UTC) + timedelta(seconds=lead)
                 pairs = [_docs(i + k, "SQ-DUE", fire_at) for k in range(n)]
-                await store.collection("sla_clocks").insert_many([c for c, _ in pairs])
+                await store.tickets.insert_many([c for c, _ in pairs])
                 await store.collection("sla_timers").insert_many([t for _, t in pairs])
                 i += n
                 sent += n

@@ -200,6 +200,10 @@ from suqiu.ml_cli import register as _register_model_commands  # noqa: E402
 
 _register_model_commands(app)
 
+from suqiu.calendar_cli import register as _register_calendar_commands  # noqa: E402
+
+_register_calendar_commands(app)
+
 
 def main() -> None:
     """Entry point: usage and configuration errors are one line on stderr and exit code 2."""

@@ -75,10 +75,17 @@ def _table(envelopes: list[dict[str, Any]], found: dict[str, dict[str, Any]],
             doc["_id"], doc["channel"], f"{c['category']}/{c.get('subcategory') or '-'}",
             region or c["region"].get("city") or "-", d["department_name"],
             SEVERITY_ZH.get(c["severity"], c["severity"]), doc["status"],
-            s["resolution_due"].astimezone(TZ).strftime("%m-%d %H:%M"),
+            _due(s),
             receipt.get(doc["_id"], "-"),
         )
     return table
+
+
+def _due(sla: dict | None) -> str:  # type: ignore[type-arg]
+    """The stored resolution deadline (shared.sla), as the department sees it."""
+    step = ((sla or {}).get("steps") or {}).get("resolution") or {}
+    due = step.get("due_at")
+    return due.astimezone(TZ).strftime("%m-%d %H:%M") if due else "-"
 
 
 def run_demo(run_dir: Path, count: int = 24, timeout: float = 120.0) -> int:

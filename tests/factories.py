@@ -193,12 +193,6 @@ def small_catalogue(**overrides: Any) -> Catalogue:
             "affected_threshold": 5,
             "money_threshold_cny": 20000,
         },
-        "sla": {
-            "urgent": {"sign_for_hours": 0.5, "resolution_hours": 24},
-            "major": {"sign_for_hours": 1, "resolution_hours": 48},
-            "important": {"sign_for_hours": 2, "resolution_hours": 72, "warn_ratio": 0.8},
-            "general": {"sign_for_hours": 4, "resolution_hours": 120},
-        },
     }
     data.update(overrides)
     return Catalogue.model_validate(data)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from services.dispatcher.auth import load_credentials
 from services.dispatcher.domain import Policy
 from services.dispatcher.handlers import DispatcherHandler, register
@@ -14,6 +16,7 @@ from services.dispatcher.settings import DispatcherSettings
 from shared.catalogue import load_catalogue
 from shared.runtime import ServiceParts, ServiceRuntime
 from shared.settings import CommonSettings
+from shared.sla import load_book
 
 __all__ = ["create_runtime"]
 
@@ -26,7 +29,9 @@ def create_runtime(common: CommonSettings | None = None,
     rules = load_routing(settings.routing_path, catalogue)  # validated: a typo stops start-up
     policy = Policy(catalogue, revisit_days=settings.revisit_days,
                     max_dissatisfied=settings.max_dissatisfied,
-                    ladder=tuple(settings.escalation_ladder))
+                    ladder=tuple(settings.escalation_ladder),
+                    deadlines=load_book(catalogue, parts.common.catalogue_path,
+                                        today=datetime.now(UTC).date()))
     secret = settings.credentials.get_secret_value() if settings.credentials else None
     credentials = load_credentials(secret, settings.credentials_file,
                                    {d.id for d in catalogue.departments})

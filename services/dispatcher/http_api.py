@@ -76,7 +76,8 @@ def order_view(order: WorkOrder, principal: Principal) -> dict[str, Any]:
         "replied": sorted(lc.replies),
         "sign_for_due": _iso(order.sla.sign_for_due) if order.sla else None,
         "resolution_due": _iso(order.sla.resolution_due) if order.sla else None,
-        "revisit_due": _iso(lc.revisit_due),
+        "revisit_due": _iso(order.sla.due("revisit") if order.sla else lc.revisit_due),
+        "deadlines": _deadlines(order),
         "escalation_level": lc.escalation_level,
         "master": lc.master,
         "members": lc.members,
@@ -93,7 +94,17 @@ def _summary(order: WorkOrder) -> dict[str, Any]:
             "lead": lc.lead, "co": lc.co,
             "category": order.classification.category if order.classification else None,
             "sign_for_due": _iso(order.sla.sign_for_due) if order.sla else None,
-            "resolution_due": _iso(order.sla.resolution_due) if order.sla else None}
+            "resolution_due": _iso(order.sla.resolution_due) if order.sla else None,
+            "deadlines": _deadlines(order)}
+
+
+def _deadlines(order: WorkOrder) -> dict[str, Any]:
+    """Every running step's stored deadline (shared.sla) and the policy version behind them."""
+    if order.sla is None:
+        return {}
+    return {"policy_version": order.sla.policy_version, "rule": order.sla.rule,
+            "suspended": order.sla.suspended,
+            "steps": {k: _iso(v.due_at) for k, v in order.sla.steps.items()}}
 
 
 class DispatcherHttpApi:
@@ -138,7 +149,7 @@ class DispatcherHttpApi:
         orders = [o for o in found
                   if (status or o.status.value not in _CLOSED) and (not dept or can_see(
                       Principal(department=dept), o))]
-        orders.sort(key=lambda o: (o.sla.resolution_due.isoformat() if o.sla else "~",
+        orders.sort(key=lambda o: (_iso(o.sla.resolution_due if o.sla else None) or "~",
                                    o.ticket_no))
         return JSONResponse({"department": dept or None,
                              "orders": [_summary(o) for o in orders[: self._limit]]})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from services.intake.consumer import IntakeConsumer
 from services.intake.contracts import WebForm
 from services.intake.handlers import IntakeHandler, register
@@ -14,6 +16,7 @@ from shared.catalogue import load_catalogue
 from shared.contracts import PendingEvent
 from shared.runtime import ServiceParts, ServiceRuntime
 from shared.settings import CommonSettings
+from shared.sla import load_book
 
 __all__ = ["create_runtime"]
 
@@ -26,7 +29,9 @@ def create_runtime(common: CommonSettings | None = None,
                             settings.ticket_block)
     metrics = IntakeMetrics(parts.registry)
     catalogue = load_catalogue(parts.common.catalogue_path)
-    handler = IntakeHandler(repo, parts.publisher, metrics, settings)
+    deadlines = load_book(catalogue, parts.common.catalogue_path,
+                          today=datetime.now(UTC).date())
+    handler = IntakeHandler(repo, parts.publisher, metrics, settings, deadlines=deadlines)
     register(IntakeConsumer(parts.consumer, metrics), parts.broker, parts.topology, handler,
              settings.prefetch)
     topology = parts.topology

@@ -37,6 +37,7 @@ from shared.contracts import TicketStatus, WorkOrder
 from shared.errors import FieldError, PermanentError
 from shared.messaging import EventPublisher, ReliableConsumer
 from shared.outbox import Change, OrderWriter
+from shared.sla import DeadlineBook
 from shared.store import DuplicateKey
 from shared.topology import Topology
 
@@ -52,8 +53,10 @@ class IntakeHandler:
 
     def __init__(self, repo: IntakeRepository, publisher: EventPublisher, metrics: IntakeMetrics,
                  settings: IntakeSettings | None = None,
-                 clock: Callable[[], datetime] = _utcnow) -> None:
+                 clock: Callable[[], datetime] = _utcnow,
+                 deadlines: DeadlineBook | None = None) -> None:
         self._repo = repo
+        self._deadlines = deadlines
         self._publisher = publisher
         self._writer = OrderWriter(repo, publisher, "intake.create")
         self._metrics = metrics
@@ -125,8 +128,9 @@ class IntakeHandler:
             promised = sub.imposed_deadline
         ticket_no = await self._repo.next_ticket_no(now)
         try:
-            order = new_work_order(sub, ticket_no, raw_body, now, reasons=reasons,
-                                   person_key=key, promised_by=promised)
+            order = self._stamp(new_work_order(sub, ticket_no, raw_body, now, reasons=reasons,
+                                               person_key=key, promised_by=promised),
+                                sub.imposed_deadline, promise=True)
         except ValueError as exc:  # never retry what can never succeed
             raise PermanentError("normalisation_failed", [localize(FieldError(
                 "$", "normalisation_failed", str(exc).splitlines()[0][:300]))]) from exc
@@ -148,9 +152,23 @@ class IntakeHandler:
     def _announcement(self, order: WorkOrder) -> BaseModel:
         """ticket.invalid (a call-back task) or ticket.received, stored with the new order."""
         if order.status is TicketStatus.INVALID:
-            due = order.created_at + timedelta(hours=self._settings.callback_hours)
+            due = order.sla.due("callback") if order.sla else None
+            due = due or order.created_at + timedelta(hours=self._settings.callback_hours)
             return invalid_event(order, due)
         return received_event(order)
+
+    def _stamp(self, order: WorkOrder, imposed: datetime | None = None,
+               promise: bool = False) -> WorkOrder:
+        """Stored deadlines (first response, call-back) from the one SLA module; a new order's
+        receipt promises the first-response deadline unless the channel imposed an earlier one."""
+        if self._deadlines is None:
+            return order
+        order = self._deadlines.stamp(order)
+        first = order.sla.due("first_response") if order.sla else None
+        if promise and first is not None:
+            order = order.model_copy(update={
+                "promised_by": imposed if imposed and imposed < first else first})
+        return order
 
     def _count(self, channel: str, outcome: str) -> str:
         if outcome == "duplicate":
@@ -173,7 +191,7 @@ class IntakeHandler:
                     return None
                 raise PermanentError("illegal_transition", [localize(FieldError(
                     "status", "illegal_transition", f"the order is {o.status.value}, not invalid"))])
-            changed = revalidate(o, operator_id, now, note)
+            changed = self._stamp(revalidate(o, operator_id, now, note))
             return changed, [received_event(changed)]
 
         written = await self._writer.at("intake.revalidate").apply(order, step)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict, deque
+from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -42,7 +43,7 @@ def progress_view(order: WorkOrder, catalog: Catalog) -> dict[str, Any]:
         "promised_by": _iso(order.promised_by),
         "category": order.classification.category if order.classification else None,
         "department": catalog.department_name(order),
-        "expected_datetime": _iso(order.sla.resolution_due if order.sla else order.promised_by),
+        "expected_datetime": _iso(_expected(order)),
         "progress": [{"at": _iso(h.at), "action": h.action,
                       "action_zh": _ACTION_ZH.get(h.action, h.action), "status": h.to_status.value}
                      for h in order.history],
@@ -131,3 +132,11 @@ class IntakeHttpApi:
         order = await self._repo.get(ticket_no)
         return JSONResponse({"ticket_no": ticket_no, "outcome": outcome,
                              "status": order.status.value if order else None})
+
+
+def _expected(order: WorkOrder) -> datetime | None:
+    """The stored deadline the complainant waits for: resolution, else the first answer."""
+    sla = order.sla
+    if sla is not None:
+        return sla.resolution_due or sla.due("first_response") or order.promised_by
+    return order.promised_by

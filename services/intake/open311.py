@@ -132,7 +132,7 @@ def request_view(order: WorkOrder, catalog: Catalog) -> dict[str, Any]:
     code = catalog.code_of(order)
     public = bool(order.channel_details.get("open311"))
     status = order.status.value
-    expected = order.sla.resolution_due if order.sla else order.promised_by
+    expected = _expected(order)
     return {
         "service_request_id": order.ticket_no,
         "status": "closed" if status in _CLOSED else "open",
@@ -357,3 +357,10 @@ class Open311Api:
             "headers": {}, "body_form": body, "path": request.url.path,
         })
 
+
+def _expected(order: WorkOrder) -> datetime | None:
+    """The stored deadline the complainant waits for: resolution, else the first answer."""
+    sla = order.sla
+    if sla is not None:
+        return sla.resolution_due or sla.due("first_response") or order.promised_by
+    return order.promised_by

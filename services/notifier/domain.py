@@ -44,7 +44,9 @@ Audience = Literal["complainant", "department", "supervisor"]
 ALL_CHANNELS: frozenset[str] = frozenset({"sms", "email", "wechat", "webhook", "inbox"})
 TZ = ZoneInfo("Asia/Shanghai")
 SEVERITY_ZH = {"urgent": "紧急", "major": "重大", "important": "重要", "general": "一般"}
-STEP_ZH = {"sign_for": "签收", "resolution": "办结"}
+STEP_ZH = {"triage": "人工分拨", "callback": "无效工单回访", "sign_for": "签收",
+           "first_response": "首次答复", "resolution": "办结", "feedback": "结果反馈",
+           "revisit": "回访"}
 COMPLAINANT_EVENTS = frozenset({"ticket.received", "ticket.replied", "ticket.revisit_requested",
                                 "ticket.extension_approved", "ticket.linked"})
 HANDLED_EVENTS = COMPLAINANT_EVENTS | {"ticket.dispatched", "sla.warning", "sla.breached",
@@ -166,7 +168,7 @@ class Planner:
         ctx: dict[str, Any] = {
             "ticket_no": event.ticket_no, "signature": self.signature,
             "hotline": self.config.hotline, "event_type": event.type,
-            "promise": _duration_zh(self.catalogue.sla["general"].resolution_hours),
+            "promise": "规定时限",  # only when no stored deadline exists (older orders)
             "what": f"{cl.category}/{cl.subcategory or '-'}" if cl else "-",
             "where": (cl.region.district or cl.region.city or "") if cl else "",
             "severity_zh": SEVERITY_ZH[cl.severity.value] if cl else "",
@@ -175,6 +177,8 @@ class Planner:
         }
         # The limit intake promised, on the event or the order, when it stamped one.
         promised_by = getattr(event, "promised_by", None) or getattr(order, "promised_by", None)
+        if promised_by is None and order.sla is not None:  # the stored deadline (shared.sla)
+            promised_by = order.sla.due("first_response")
         if isinstance(promised_by, datetime):
             ctx["promised_by"] = _local(promised_by)
         dept = getattr(event, "department", None)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
 from services.sla_monitor.handlers import SlaHandler, register
 from services.sla_monitor.metrics import SlaMetrics
 from services.sla_monitor.repository import SlaTimerRepository
 from services.sla_monitor.settings import SlaSettings
-from shared.calendar import load_calendar
 from shared.catalogue import load_catalogue
 from shared.runtime import ServiceParts, ServiceRuntime
 from shared.settings import CommonSettings
-from shared.sla import load_policies
+from shared.sla import load_book
 
 __all__ = ["create_runtime"]
 
@@ -21,14 +23,17 @@ def create_runtime(common: CommonSettings | None = None,
     parts = ServiceParts.build("sla_monitor", common)
     cat = parts.common.catalogue_path
     catalogue = load_catalogue(cat)
-    handler = SlaHandler(SlaTimerRepository(parts.store), parts.publisher, catalogue,
-                         SlaMetrics(parts.registry),
-                         load_policies(settings.resolve("sla.yaml", settings.policy_path, cat)),
-                         load_calendar(settings.resolve("calendar-overrides.yaml",
-                                                        settings.calendar_overrides_path, cat),
-                                       tz=settings.timezone),
-                         store=parts.store)
+    today = datetime.now(ZoneInfo(settings.timezone)).date()
+    book = load_book(catalogue, cat, settings, today=today)  # ConfigError: year without data
+    metrics = SlaMetrics(parts.registry)
+    last = book.calendar.last_known_day(today)
+    if last is not None:
+        metrics.calendar_last_day.set(
+            datetime.combine(last, time(0), book.calendar.zone).timestamp())
+    handler = SlaHandler(SlaTimerRepository(parts.store), parts.publisher, catalogue, metrics,
+                         book)
     register(parts.consumer, parts.broker, parts.topology, handler, settings.prefetch)
     return parts.runtime(settings.http_port, background=[
         lambda: handler.scan_forever(settings.scan_interval_s, settings.claim_batch,
-                                     settings.lease_s, settings.open_deadlines_interval_s)])
+                                     settings.lease_s, settings.open_deadlines_interval_s,
+                                     settings.open_deadlines_cap)])

@@ -1,15 +1,12 @@
-"""SLA clocks and timers in Mongo: idempotent scheduling, atomic claiming, supersession.
+"""SLA timers in Mongo: one document per (order, step), written in one batch, claimed atomically.
 
-`sla_clocks` holds one document per order: the policy facts, the lifecycle log the monitor
-has seen and the current generation; it is written whole with a conditional replace on the
-generation (nx-27017 keeps datetimes only through inserts and replaces).
-
-`sla_timers` holds the live timers; fired and superseded ones move to `sla_timer_log`. Due
-timers are found by walking the `fire_at` index in order with a limit; a replica claims one
-with a conditional replace on its `_id`, so exactly one wins. A claim carries a lease: if the
-replica dies before logging the timer, the lease runs out and another replica claims it again
-and, if it finds it in the log already, only removes it (the event id is the timer id, so a
-re-publication in that last window is deduplicated by consumers).
+`sla_timers` holds, per running announced step of an order, the stored deadline and the next
+moment of its ladder (`fire_at`). A lifecycle change writes only the documents whose deadline
+changed, in one bulk_write command. Due timers are found by walking the `fire_at` index in
+order with a limit; a replica claims one with a conditional replace on its `_id` (exactly one
+wins) and a lease: a replica that dies mid-announcement leaves the timer to be claimed again
+after the lease, and the announcement repeats with the same event id (consumers deduplicate).
+The open-deadlines gauge walks the `due_at` index over a bounded window (no count_documents).
 """
 
 from __future__ import annotations
@@ -18,178 +15,112 @@ import random
 from datetime import datetime, timedelta
 from typing import Any
 
-from services.sla_monitor.domain import Facts, LogEntry, Timer
-from shared.store import DuplicateKey, Store, StoreUnavailable
+from pymongo import DeleteOne, ReplaceOne
 
-__all__ = ["ClockDoc", "SlaTimerRepository", "count_open_deadlines", "timer_doc"]
+from services.sla_monitor.domain import StepTimer
+from shared.contracts import WorkOrder
+from shared.store import Store, StoreUnavailable, VersionConflict
+
+__all__ = ["SlaTimerRepository"]
 
 COLLECTION = "sla_timers"
-LOG = "sla_timer_log"
-CLOCKS = "sla_clocks"
-ClockDoc = dict[str, Any]
-
-
-def timer_doc(t: Timer) -> dict[str, Any]:
-    return {"_id": t.id, "ticket_no": t.ticket_no, "step": t.step, "kind": t.kind,
-            "fire_at": t.fire_at, "due_at": t.due_at, "department": t.department,
-            "intake_at": t.intake_at, "generation": t.generation, "severity": t.severity,
-            "escalated_to": t.escalated_to, "state": "pending"}
 
 
 class SlaTimerRepository:
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    # --- clocks ----------------------------------------------------------------------
-    async def load_clock(self, ticket_no: str) -> ClockDoc | None:
-        return await self._store.find_one(CLOCKS, {"_id": ticket_no})
+    def _coll(self) -> Any:
+        return self._store.collection(COLLECTION)
 
-    async def create_clock(self, facts: Facts, log: list[LogEntry]) -> bool:
-        doc = {"_id": facts.ticket_no, "facts": facts.__dict__ | {}, "generation": 1,
-               "log": [e.to_doc() for e in log]}
+    # --- orders (the stored deadlines are the truth) ---------------------------------
+    async def order(self, ticket_no: str) -> WorkOrder | None:
+        return await self._store.get_ticket(ticket_no)
+
+    async def save_order(self, order: WorkOrder, *, expected_version: int) -> bool:
+        """Conditional whole-document write by `_id`; False if the order moved on."""
         try:
-            await self._store.insert(CLOCKS, doc)
-        except DuplicateKey:
+            await self._store.save_ticket(order, expected_version=expected_version)
+        except VersionConflict:
             return False
         return True
 
-    async def save_clock(self, doc: ClockDoc, *, expected_generation: int) -> bool:
-        saved = await self._store.replace_by_id(
-            CLOCKS, doc, condition={"generation": expected_generation})
-        return saved is not None
-
     # --- timers ----------------------------------------------------------------------
-    async def schedule(self, timers: list[Timer]) -> list[Timer]:
-        """Store timers; ones that exist already (redelivery) are left alone. Returns new ones."""
-        created: list[Timer] = []
-        for t in timers:
-            try:
-                await self._store.insert(COLLECTION, timer_doc(t))
-                created.append(t)
-            except DuplicateKey:
-                pass
-        return created
-
-    async def supersede(self, ticket_no: str, generation: int) -> int:
-        """Mark the order's pending timers of older generations superseded (indexed by ticket)."""
-        coll = self._store.collection(COLLECTION)
+    async def timers_of(self, ticket_no: str) -> dict[str, StepTimer]:
+        """The order's timers by step (equality on the indexed `ticket_no`)."""
         try:
-            docs = await coll.find({"ticket_no": ticket_no}).to_list(None)
+            docs = await self._coll().find({"ticket_no": ticket_no}).to_list(None)
         except Exception as exc:
             raise StoreUnavailable(str(exc)) from exc
-        n = 0
-        for doc in docs:
-            if doc["state"] == "pending" and doc.get("generation", 0) < generation:
-                done = await self._store.replace_by_id(
-                    COLLECTION, doc | {"state": "claimed", "owner": "superseder",
-                                       "lease_until": doc["fire_at"]},
-                    condition={"state": "pending"})
-                if done is not None:
-                    try:
-                        await self._store.insert(LOG, doc | {"state": "superseded"})
-                    except DuplicateKey:
-                        pass
-                    await self._delete_claimed(doc["_id"], "superseder")
-                    n += 1
-        return n
+        return {d["step"]: StepTimer.from_doc(d) for d in docs}
 
-    async def claim_due(self, now: datetime, owner: str, limit: int,
-                        lease: timedelta) -> list[tuple[Timer, datetime, bool]]:
-        """Claim up to `limit` due timers (and ones whose lease expired) for `owner`.
-
-        `sla_timers` holds only live timers (pending or claimed): fired and superseded ones are
-        moved to `sla_timer_log`. The earliest live timers are read by walking the `fire_at`
-        index in order with a limit (on nx-27017 the only shape that does not scan the
-        table); the window is four claim batches wide, so timers other replicas hold claimed
-        do not hide the due ones. Returns (timer, fire_at, retried); candidates are tried in
-        random order so that replicas mostly try different ones first.
-        """
-        coll = self._store.collection(COLLECTION)
-        try:
-            head = await coll.find({}).sort("fire_at", 1).limit(limit * 4).to_list(limit * 4)
-        except Exception as exc:
-            raise StoreUnavailable(str(exc)) from exc
-        candidates = [d for d in head if d["fire_at"] <= now and (
-            d["state"] == "pending"
-            or (d["state"] == "claimed" and d.get("lease_until") and d["lease_until"] <= now))]
-        random.shuffle(candidates)
-        claimed: list[tuple[Timer, datetime, bool]] = []
-        for doc in candidates[:limit]:
-            condition: dict[str, Any] = {"state": doc["state"]}
-            if doc["state"] == "claimed":
-                condition["lease_until"] = doc["lease_until"]
-            won = await self._store.replace_by_id(
-                COLLECTION,
-                doc | {"state": "claimed", "owner": owner, "lease_until": now + lease,
-                       "claims": int(doc.get("claims", 0)) + 1},
-                condition=condition,
-            )
-            if won is not None:
-                claimed.append((_timer(doc), doc["fire_at"], doc["state"] == "claimed"))
-        return claimed
-
-    async def already_done(self, timer: Timer) -> bool:
-        """Whether the timer is in the log already (its previous owner died after logging it)."""
-        return await self._store.find_one(LOG, {"_id": timer.id}) is not None
-
-    async def finish(self, timer: Timer, owner: str, state: str, at: datetime) -> None:
-        """Log the owner's claim as `fired` or `superseded`, then remove it from the live set.
-
-        A crash between the two leaves a claimed timer whose next owner finds it logged and
-        only removes it; a lost lease leaves the timer to the new owner.
-        """
-        doc = await self._store.find_one(COLLECTION, {"_id": timer.id})
-        if doc is None or doc.get("owner") != owner or doc["state"] != "claimed":
+    async def write(self, timers: list[StepTimer], deletes: list[str]) -> None:
+        """Every change of one order's timers in ONE command (by `_id`)."""
+        ops: list[Any] = [ReplaceOne({"_id": t.id}, t.to_doc(), upsert=True) for t in timers]
+        ops += [DeleteOne({"_id": i}) for i in deletes]
+        if not ops:
             return
         try:
-            await self._store.insert(LOG, doc | {"state": state, "fired_at": at})
-        except DuplicateKey:
-            pass
-        await self._delete_claimed(timer.id, owner)
-
-    async def _delete_claimed(self, timer_id: str, owner: str) -> None:
-        try:
-            await self._store.collection(COLLECTION).delete_one(
-                {"_id": timer_id, "state": "claimed", "owner": owner})
+            await self._coll().bulk_write(ops, ordered=False)
         except Exception as exc:
             raise StoreUnavailable(str(exc)) from exc
 
-    async def drop_claim(self, timer: Timer, owner: str) -> None:
-        await self._delete_claimed(timer.id, owner)
+    async def due(self, now: datetime, limit: int) -> list[dict[str, Any]]:
+        """Up to `limit` timers due at `now` (and ones whose lease expired), in random order.
 
-    async def mark_fired(self, timer: Timer, owner: str, fired_at: datetime) -> None:
-        await self.finish(timer, owner, "fired", fired_at)
+        The earliest timers are read by walking the `fire_at` index in order with a limit
+        (on nx-27017 the shape measured not to scan: docs/sla.md); a timer whose ladder is
+        done is deleted, so the head of the index is what is due next. The window is four
+        claim batches wide, so timers other replicas hold do not hide the due ones; the
+        shuffle makes replicas mostly try different ones first.
+        """
+        head: list[dict[str, Any]] = []
+        try:  # stop at the first timer not due yet: the rest of the window is later still
+            cursor = self._coll().find({}).sort("fire_at", 1).limit(limit * 4).batch_size(limit)
+            async for d in cursor:
+                if d["fire_at"] > now:
+                    break
+                head.append(d)
+            await cursor.close()
+        except Exception as exc:
+            raise StoreUnavailable(str(exc)) from exc
+        candidates = [d for d in head if d["state"] == "pending" or (
+            d["state"] == "claimed" and d.get("lease_until") and d["lease_until"] <= now)]
+        random.shuffle(candidates)
+        return candidates[:limit]
 
-    async def open_deadlines(self, now: datetime, horizons: dict[str, timedelta]
-                             ) -> dict[tuple[str, str], int]:
-        return await count_open_deadlines(self._store, now, horizons)
+    async def claim(self, doc: dict[str, Any], owner: str, now: datetime,
+                    lease: timedelta) -> tuple[dict[str, Any], bool] | None:
+        """Claim one due timer: a conditional replace on `_id`, so exactly one replica wins.
 
+        Returns (claimed document, retried after a lost lease), or None if another won.
+        """
+        condition: dict[str, Any] = {"state": doc["state"]}
+        if doc["state"] == "claimed":
+            condition["lease_until"] = doc["lease_until"]
+        new = doc | {"state": "claimed", "owner": owner, "lease_until": now + lease,
+                     "claims": int(doc.get("claims", 0)) + 1}
+        if await self._store.replace_by_id(COLLECTION, new, condition=condition):
+            return new, doc["state"] == "claimed"
+        return None
 
-async def count_open_deadlines(store: Store, now: datetime,
-                               horizons: dict[str, timedelta]) -> dict[tuple[str, str], int]:
-    """Pending breach timers per (step, due_in bucket): indexed counts on (state, fire_at).
+    async def release(self, timer: StepTimer, owner: str) -> bool:
+        """The owner's claim ends: the timer waits for its next moment, or is removed."""
+        condition = {"state": "claimed", "owner": owner}
+        if timer.fire_at is not None:
+            return await self._store.replace_by_id(COLLECTION, timer.to_doc(),
+                                                   condition=condition) is not None
+        try:
+            res = await self._coll().delete_one({"_id": timer.id} | condition)
+        except Exception as exc:
+            raise StoreUnavailable(str(exc)) from exc
+        return bool(res.deleted_count)
 
-    Pending timers are only the current generation's (recomputation supersedes the others);
-    overdue breach timers not fired yet count in the first bucket.
-    """
-    coll = store.collection(COLLECTION)
-    counts: dict[tuple[str, str], int] = {}
-    try:
-        for step in ("sign_for", "resolution"):
-            flt: dict[str, Any] = {"state": "pending", "kind": "breach", "step": step}
-            below = 0
-            for label, horizon in horizons.items():
-                upto = await coll.count_documents(flt | {"fire_at": {"$lte": now + horizon}})
-                counts[(step, label)] = upto - below
-                below = upto
-            counts[(step, "later")] = await coll.count_documents(flt) - below
-    except Exception as exc:
-        raise StoreUnavailable(str(exc)) from exc
-    return counts
-
-
-def _timer(doc: dict[str, Any]) -> Timer:
-    return Timer(ticket_no=doc["ticket_no"], step=doc["step"], kind=doc["kind"],
-                 fire_at=doc["fire_at"], due_at=doc["due_at"], department=doc["department"],
-                 intake_at=doc["intake_at"], generation=int(doc.get("generation", 0)),
-                 severity=doc.get("severity", "general"), escalated_to=doc.get("escalated_to"))
+    async def upcoming(self, now: datetime, horizon: timedelta, cap: int) -> list[dict[str, Any]]:
+        """Deadlines due within `horizon`, earliest first, at most `cap` (the `due_at` index)."""
+        try:
+            return await self._coll().find(
+                {"due_at": {"$gt": now, "$lte": now + horizon}},
+                {"step": 1, "due_at": 1}).sort("due_at", 1).limit(cap).to_list(cap)
+        except Exception as exc:
+            raise StoreUnavailable(str(exc)) from exc

@@ -116,7 +116,8 @@ class TicketDispatched(_Event):
     resolution_due: AwareDatetime
 
 
-SlaStep = Literal["sign_for", "resolution", "first_response", "revisit"]
+SlaStep = Literal["triage", "callback", "sign_for", "first_response", "resolution", "feedback",
+                  "revisit"]
 
 
 class _SlaEvent(_Event):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.contracts.common import Channel, Severity, TicketStatus
 from shared.contracts.intake import AttachmentRef, Complainant, Content, Location
@@ -20,6 +20,7 @@ __all__ = [
     "RecordedContent",
     "Region",
     "SlaDeadlines",
+    "StepDeadline",
     "Validity",
     "ValidityReason",
     "WorkOrder",
@@ -75,13 +76,59 @@ class Dispatch(_Doc):
     dispatched_at: datetime
 
 
-class SlaDeadlines(_Doc):
-    """Per-step deadlines; computed at dispatch from the SLA policy."""
+class StepDeadline(_Doc):
+    """One running SLA clock: when it started, its warning moment and its deadline."""
 
-    policy: str
-    sign_for_due: datetime
-    resolution_due: datetime
-    warn_ratio: float = 0.9
+    started_at: datetime
+    due_at: datetime | None = Field(
+        default=None, description="None while the order is suspended (the clock is paused).")
+    warn_at: datetime | None = None
+
+
+class SlaDeadlines(_Doc):
+    """Every running step's deadline and the policy version that produced them.
+
+    Written by shared.sla (the one deadline computation) whenever the order changes; the
+    dispatched event, receipts, the department list, Open311, the status lookup and the SLA
+    monitor all read these. Steps whose clock is stopped are absent.
+    """
+
+    policy_version: str
+    rule: str
+    severity: str | None = None
+    steps: dict[str, StepDeadline] = Field(default_factory=dict)
+    suspended: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy(cls, data: Any) -> Any:
+        """Orders stamped before the one deadline truth: {policy, sign_for_due, resolution_due}."""
+        if isinstance(data, dict) and "sign_for_due" in data:
+            at = data.get("sign_for_due")
+            return {"policy_version": "legacy", "rule": str(data.get("policy", "")),
+                    "steps": {"sign_for": {"started_at": at, "due_at": at},
+                              "resolution": {"started_at": at,
+                                             "due_at": data.get("resolution_due")}}}
+        return data
+
+    def due(self, step: str) -> datetime | None:
+        s = self.steps.get(step)
+        return s.due_at if s is not None else None
+
+    def required(self, step: str) -> datetime:
+        """A deadline that must be running (e.g. sign-for and resolution at a dispatch)."""
+        due = self.due(step)
+        if due is None:
+            raise ValueError(f"no running {step} deadline (policy {self.policy_version})")
+        return due
+
+    @property
+    def sign_for_due(self) -> datetime | None:
+        return self.due("sign_for")
+
+    @property
+    def resolution_due(self) -> datetime | None:
+        return self.due("resolution")
 
 
 class HistoryEntry(_Doc):

@@ -123,7 +123,7 @@ async def test_a_whole_life_with_return_extension_reopen_and_close(stack: StackI
     assert doc["lifecycle"]["labels"][0]["wrong"] == first_lead  # a training label
 
     await desk.as_lead(action="sign")
-    due = datetime.fromisoformat(str((await desk.doc())["sla"]["resolution_due"]))
+    due = datetime.fromisoformat(str((await desk.doc())["sla"]["steps"]["resolution"]["due_at"]))
     if due.tzinfo is None:
         due = due.replace(tzinfo=UTC)
     await desk.as_lead(action="request_extension", reason="需现场检测",

@@ -1,7 +1,9 @@
 """Three SLA monitor replicas on a real RabbitMQ and a real MongoDB-protocol server.
 
-Every due timer is announced exactly once; a timer claimed by a replica that died is taken
-over after its lease; lifecycle events published on the broker recompute the order's clocks.
+Every due announcement is made exactly once; a timer claimed by a replica that died is taken
+over after its lease; lifecycle events align the timers with the order's stored deadlines,
+and a moved deadline re-announces nothing that was announced already. Every wait polls for
+the exact state asserted (no fixed sleeps).
 """
 
 from __future__ import annotations
@@ -18,16 +20,26 @@ from typing import Any
 import aio_pika
 import pytest
 
+from services.dispatcher.domain import Command, Policy, dispatch_with_events, dispatched_event, transition
 from services.sla_monitor.app import create_runtime
+from services.sla_monitor.domain import desired, plan
 from services.sla_monitor.settings import SlaSettings
-from shared.contracts import EVENT_ADAPTER, Severity, TicketDispatched, TicketSuspended
+from shared.catalogue import load_catalogue
+from shared.contracts import EVENT_ADAPTER, Severity, TicketStatus, WorkOrder
 from shared.settings import CommonSettings
-from shared.store import Store
+from shared.sla import load_book
+from shared.store import Store, VersionConflict
+from tests.factories import make_classification, make_order
 from tests.integration.helpers import wait_for
 
 pytestmark = pytest.mark.integration
 
-N_TIMERS = 500
+N_ORDERS = 300
+CAT = load_catalogue()
+BOOK = load_book(CAT, None)
+POLICY = Policy(CAT, deadlines=BOOK)
+SUP = {d.id: d.parent for d in CAT.departments if d.parent}
+DEPT = "construction_bureau"
 
 
 @dataclass
@@ -42,8 +54,8 @@ class Replicas:
             content_type="application/json",
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT), routing_key=event.type)
 
-    async def drain(self, expected: int, timeout: float = 40.0) -> Counter[str]:
-        """Message ids of sla.* events, until `expected` arrived and a quiet second passed."""
+    async def drain(self, expected: int, timeout: float = 60.0) -> Counter[str]:
+        """Message ids of sla.* events until `expected` arrived and a quiet 1.5 s passed."""
         ids: Counter[str] = Counter()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -60,6 +72,10 @@ class Replicas:
                     break
             await asyncio.sleep(0.05)
         return ids
+
+    async def timers(self, ticket: str) -> dict[str, dict[str, Any]]:
+        docs = await self.store.collection("sla_timers").find({"ticket_no": ticket}).to_list(None)
+        return {d["step"]: d for d in docs}
 
 
 @pytest.fixture
@@ -85,147 +101,109 @@ async def replicas(amqp_url: str, mongo_url: str, namespace: str) -> AsyncIterat
         await store.close()
 
 
-def _timer(i: int, fire_at: datetime, **extra: Any) -> dict[str, Any]:
-    ticket = f"SQ-20261123-{i:06d}"
-    return {"_id": f"{ticket}:g1:sign_for:breach", "ticket_no": ticket, "step": "sign_for",
-            "kind": "breach", "fire_at": fire_at, "due_at": fire_at,
-            "department": "construction", "intake_at": fire_at - timedelta(hours=2),
-            "generation": 1, "severity": "general", "escalated_to": None,
-            "state": "pending"} | extra
+def _ticket(i: int | None = None) -> str:
+    return f"SQ-20261123-{(uuid.uuid4().int if i is None else i) % 1_000_000:06d}"
 
 
-async def test_three_replicas_fire_each_of_500_due_timers_exactly_once(
-        replicas: Replicas) -> None:
+def _dispatched(ticket: str, at: datetime, severity: Severity = Severity.URGENT) -> WorkOrder:
+    order = make_order(TicketStatus.CLASSIFIED, ticket_no=ticket, now=at - timedelta(minutes=3),
+                       intake_key=f"hotline:{ticket}",
+                       classification=make_classification(department=DEPT,
+                                                          severity=severity))
+    return dispatch_with_events(order, CAT, at, policy=POLICY)[0]
+
+
+def _cmd(ticket: str, action: str, role: str = "department", **kw: Any) -> Command:
+    dept = DEPT if role == "department" else None
+    return Command.model_validate({"command_id": uuid.uuid4().hex, "ticket_no": ticket,
+                                   "action": action, "actor": dept or role, "role": role,
+                                   "department": dept, **kw})
+
+
+async def _apply(r: Replicas, order: WorkOrder, at: datetime, action: str,
+                 role: str = "department", **kw: Any) -> WorkOrder:
+    """A dispatcher command, saved, with its events published (as the dispatcher does: the
+    monitor writes breaches into the history, so a conflict re-reads and re-applies)."""
+    cmd = _cmd(order.ticket_no, action, role, **kw)
+    for _ in range(10):
+        after, events = transition(order, cmd, at, POLICY)
+        try:
+            await r.store.save_ticket(after, expected_version=order.version)
+        except VersionConflict:
+            fresh = await r.store.get_ticket(order.ticket_no)
+            assert fresh is not None
+            order = fresh
+            continue
+        for e in events:
+            await r.publish(e)
+        return after
+    raise AssertionError("too many conflicts")
+
+
+async def test_three_replicas_announce_each_due_breach_exactly_once(replicas: Replicas) -> None:
     now = datetime.now(UTC)
-    docs = [_timer(i, now - timedelta(seconds=1) + timedelta(milliseconds=4 * i))
-            for i in range(N_TIMERS)]
-    await replicas.store.collection("sla_timers").insert_many(docs)
-    ids = await replicas.drain(N_TIMERS)
-    assert len(ids) == N_TIMERS, f"missed {N_TIMERS - len(ids)}"
+    # urgent orders dispatched 31 min ago: sign-for (30 min) is breached, nothing else is due
+    orders = [_dispatched(_ticket(i), now - timedelta(minutes=31)) for i in range(N_ORDERS)]
+    await replicas.store.tickets.insert_many([o.to_document() for o in orders])
+    timers = [t for o in orders for t in plan(o, {}, now, BOOK.policies, SUP,
+                                               CAT.triage_department)[0]]
+    await replicas.store.collection("sla_timers").insert_many([t.to_doc() for t in timers])
+    ids = await replicas.drain(N_ORDERS)
     assert [k for k, n in ids.items() if n > 1] == []
-    assert set(ids) == {d["_id"] for d in docs}
+    assert set(ids) == {f"{o.ticket_no}:sign_for:breach:"
+                        f"{o.sla.sign_for_due.astimezone(UTC):%Y%m%dT%H%M%SZ}"  # type: ignore[union-attr]
+                        for o in orders}
 
-    async def all_fired() -> bool:
-        return await replicas.store.collection("sla_timer_log").count_documents(
-            {"state": "fired"}) == N_TIMERS
-    assert await wait_for(all_fired)
-    assert await replicas.store.collection("sla_timers").count_documents({}) == 0
+    async def recorded() -> bool:
+        docs = await replicas.store.tickets.find({}, {"history": 1}).to_list(None)
+        return sum(1 for d in docs for h in d["history"] if h["action"] == "sla_breach") \
+            == N_ORDERS
+    assert await wait_for(recorded, timeout=30)
 
 
 async def test_a_timer_claimed_by_a_dead_replica_fires_after_its_lease(
         replicas: Replicas) -> None:
-    past = datetime.now(UTC) - timedelta(seconds=30)
-    await replicas.store.collection("sla_timers").insert_one(_timer(
-        1, past, state="claimed", owner="dead-host:1", lease_until=past + timedelta(seconds=3)))
-    ids = await replicas.drain(1)
-    assert list(ids.items()) == [("SQ-20261123-000001:g1:sign_for:breach", 1)]
-    doc = await replicas.store.find_one("sla_timer_log",
-                                        {"_id": "SQ-20261123-000001:g1:sign_for:breach"})
-    assert doc is not None and doc["state"] == "fired" and doc["claims"] == 1
-
-
-async def test_lifecycle_events_recompute_and_supersede_timers(replicas: Replicas) -> None:
-    ticket = f"SQ-20261123-{uuid.uuid4().int % 1_000_000:06d}"
-    start = datetime.now(UTC) - timedelta(minutes=5)
-    await replicas.publish(TicketDispatched(
-        event_id=f"{ticket}:dispatched:3", ticket_no=ticket, occurred_at=start, intake_at=start,
-        department="construction", severity=Severity.MAJOR,
-        sign_for_due=start + timedelta(hours=1), resolution_due=start + timedelta(hours=48)))
-
-    async def generation(n: int) -> list[dict[str, Any]]:
-        docs = await replicas.store.collection("sla_timers").find(
-            {"ticket_no": ticket}).to_list(None)
-        return [d for d in docs if d["generation"] == n and d["state"] == "pending"]
-    want = {("sign_for", "breach"), ("resolution", "warning")}
-
-    async def first_generation() -> list[dict[str, Any]]:
-        # the monitor writes an order's timers one by one: wait for the whole set
-        docs = await generation(1)
-        return docs if {(d["step"], d["kind"]) for d in docs} >= want else []
-    first = await wait_for(first_generation)
-    assert {(d["step"], d["kind"]) for d in first} >= want
-    await replicas.publish(TicketSuspended(
-        event_id=f"{ticket}:suspended:5", ticket_no=ticket, occurred_at=start + timedelta(minutes=1),
-        intake_at=start, version=5, actor="construction", from_status="signed",
-        to_status="suspended", department="construction", reason="等待市民补充材料"))
-
-    async def superseded() -> bool:
-        live = await replicas.store.collection("sla_timers").find(
-            {"ticket_no": ticket}).to_list(None)
-        logged = await replicas.store.collection("sla_timer_log").find(
-            {"ticket_no": ticket}).to_list(None)
-        return (not any(d["generation"] == 1 for d in live)
-                and len(logged) >= len(first) and all(d["state"] == "superseded" for d in logged))
-    assert await wait_for(superseded)
-    clock = await replicas.store.find_one("sla_clocks", {"_id": ticket})
-    assert clock is not None and clock["generation"] == 2
-    # suspended: no running deadline, only the automatic upgrade timer remains
-    assert {d["kind"] for d in await generation(2)} <= {"upgrade"}
-
-
-async def test_resume_recomputes_from_the_orders_history_and_extension_moves_resolution(
-        replicas: Replicas) -> None:
-    from shared.contracts import (
-        HistoryEntry,
-        TicketExtensionApproved,
-        TicketResumed,
-        TicketStatus,
-    )
-    from tests.factories import make_classification, make_order
-
-    ticket = f"SQ-20261123-{uuid.uuid4().int % 1_000_000:06d}"
-    t0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # Monday 10:00 Asia/Shanghai
-    order = make_order(TicketStatus.DISPATCHED, ticket_no=ticket, now=t0,
-                       intake_key=f"hotline:{ticket}",
-                       classification=make_classification(department="construction",
-                                                          severity=Severity.MAJOR))
-    dispatched_at = t0 + timedelta(minutes=2)
-    # the suspension is known only from the order's stored history
-    order.history.append(HistoryEntry(at=t0 + timedelta(hours=1), actor="construction",
-                                      action="suspend", from_status=TicketStatus.DISPATCHED,
-                                      to_status=TicketStatus.DISPATCHED))
+    order = _dispatched(_ticket(), datetime.now(UTC) - timedelta(minutes=31))
     await replicas.store.insert_ticket(order)
-    await replicas.publish(TicketDispatched(
-        event_id=f"{ticket}:dispatched:3", ticket_no=ticket, occurred_at=dispatched_at,
-        intake_at=t0, department="construction", severity=Severity.MAJOR,
-        sign_for_due=dispatched_at + timedelta(hours=1),
-        resolution_due=dispatched_at + timedelta(hours=48)))
-    await replicas.publish(TicketResumed(
-        event_id=f"{ticket}:resumed:6", ticket_no=ticket, occurred_at=t0 + timedelta(hours=4),
-        intake_at=t0, version=6, actor="construction", from_status="suspended",
-        to_status="processing", department="construction"))
-
-    async def breach(step: str) -> list[datetime]:
-        docs = await replicas.store.collection("sla_timers").find(
-            {"ticket_no": ticket}).to_list(None)
-        clock = await replicas.store.find_one("sla_clocks", {"_id": ticket})
-        gen = clock["generation"] if clock else -1
-        return [d["due_at"] for d in docs if d["generation"] == gen and d["step"] == step
-                and d["kind"] == "breach" and len(clock["log"]) >= 3]  # type: ignore[index]
-    due = await wait_for(lambda: breach("resolution"))
-    # 48 h from dispatch, plus the 3 h paused
-    assert due == [dispatched_at + timedelta(hours=51)]
-
-    new_due = t0 + timedelta(days=6)
-    await replicas.publish(TicketExtensionApproved(
-        event_id=f"{ticket}:extension_approved:7", ticket_no=ticket,
-        occurred_at=t0 + timedelta(hours=5), intake_at=t0, department="construction",
-        new_resolution_due=new_due))
-
-    async def moved() -> list[datetime]:
-        return [d for d in await breach("resolution") if d == new_due]
-    assert await wait_for(moved) == [new_due]
-
-
-async def test_a_timer_logged_by_a_replica_that_died_before_removing_it_is_not_refired(
-        replicas: Replicas) -> None:
+    t = desired(order, BOOK.policies, SUP, CAT.triage_department)["sign_for"]
     past = datetime.now(UTC) - timedelta(seconds=30)
-    live = _timer(2, past, state="claimed", owner="dead-host:2",
-                  lease_until=past + timedelta(seconds=3))
-    await replicas.store.collection("sla_timer_log").insert_one(live | {"state": "fired"})
-    await replicas.store.collection("sla_timers").insert_one(live)
+    await replicas.store.collection("sla_timers").insert_one(
+        t.to_doc() | {"fire_at": t.due_at, "state": "claimed", "owner": "dead-host:1",
+                      "lease_until": past})
+    ids = await replicas.drain(1)
+    assert list(ids.values()) == [1] and next(iter(ids)).startswith(
+        f"{order.ticket_no}:sign_for:breach:")
 
-    async def removed() -> bool:
-        return await replicas.store.find_one("sla_timers", {"_id": live["_id"]}) is None
-    assert await wait_for(removed)
-    assert await replicas.drain(0, timeout=2.0) == Counter()
+
+async def test_lifecycle_events_align_timers_with_the_stored_deadlines_and_do_not_reannounce(
+        replicas: Replicas) -> None:
+    ticket = _ticket()
+    start = datetime.now(UTC) - timedelta(minutes=35)
+    order = _dispatched(ticket, start)
+    await replicas.store.insert_ticket(order)
+    await replicas.publish(dispatched_event(order))
+
+    async def timers_match(o: WorkOrder) -> bool:
+        live = await replicas.timers(ticket)
+        want = desired(o, BOOK.policies, SUP, CAT.triage_department)
+        return {s: d["due_at"] for s, d in live.items()} == {s: t.due_at for s, t in want.items()}
+    assert await wait_for(lambda: timers_match(order), timeout=30)
+    # the sign-for breach (30 min, 5 min ago) is announced once
+    first = await replicas.drain(1)
+    assert [k.split(":")[1:3] for k in first] == [["sign_for", "breach"]]
+
+    order = await _apply(replicas, order, start + timedelta(minutes=32), "sign")
+    order = await _apply(replicas, order, start + timedelta(minutes=33), "suspend",
+                         reason="等待市民补充材料")
+    assert order.sla is not None and order.sla.resolution_due is None
+    assert await wait_for(lambda: timers_match(order), timeout=30)
+    assert "resolution" not in await replicas.timers(ticket)
+
+    order = await _apply(replicas, order, start + timedelta(minutes=34), "resume")
+    assert order.sla is not None and order.sla.resolution_due is not None
+    # 24 h from dispatch plus the minute suspended (stored dates keep milliseconds)
+    assert abs(order.sla.resolution_due - start - timedelta(hours=24, minutes=1)) \
+        < timedelta(milliseconds=1)
+    assert await wait_for(lambda: timers_match(order), timeout=30)
+    # nothing newly caused: no second announcement of anything
+    assert await replicas.drain(0, timeout=3) == Counter()

@@ -87,18 +87,19 @@ async def test_intake_routing_key_lands_in_intake_work_queue(
         assert await other.get(no_ack=True, fail=False) is None
 
 
-async def test_ticket_received_goes_to_classifier_and_notifier_only(
+async def test_ticket_received_goes_to_classifier_notifier_and_sla_monitor_only(
     declared: Topology, channel: AbstractChannel,
 ) -> None:
     await _publish(channel, declared.events_exchange, "ticket.received",
                    {"type": "ticket.received", "ticket_no": "SQ-20261123-000001"})
 
-    for service in ("classifier", "notifier"):
+    # the SLA monitor starts the first-response clock at intake (docs/sla.md)
+    for service in ("classifier", "notifier", "sla_monitor"):
         msg = await get_message(await _queue(channel, f"{declared.namespace}.{service}.work"))
         assert msg is not None, f"{service} did not receive ticket.received"
         assert json.loads(msg.body)["ticket_no"] == "SQ-20261123-000001"
     # Routing is decided on publish (confirmed), so absent now means never delivered.
-    for service in ("dispatcher", "sla_monitor", "intake"):
+    for service in ("dispatcher", "intake"):
         queue = await _queue(channel, declared.work_queue(service).name)
         assert queue.declaration_result.message_count == 0
         assert await queue.get(no_ack=True, fail=False) is None

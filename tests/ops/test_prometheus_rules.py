@@ -48,8 +48,8 @@ def test_every_alert_is_tested_firing_and_silent() -> None:
     assert names - silent == set(), "alerts never shown staying silent"
 
 
-def _anchors(doc: str) -> set[str]:
-    text = (REPO_ROOT / doc).read_text(encoding="utf-8")
+def _anchors(path: str) -> set[str]:
+    text = (REPO_ROOT / path).read_text(encoding="utf-8")
     return {re.sub(r"[^a-z0-9 -]", "", h.lower()).strip().replace(" ", "-")
             for h in re.findall(r"^#+\s+(.+)$", text, flags=re.M)}
 
@@ -57,6 +57,13 @@ def _anchors(doc: str) -> set[str]:
 def test_every_alert_has_severity_and_a_runbook_section() -> None:
     for alert in _alerts():
         assert alert["labels"]["severity"] in {"warning", "critical"}, alert["alert"]
-        doc, anchor = alert["annotations"]["runbook"].split("#", 1)
-        assert doc == "README.md" or doc.startswith("docs/"), alert["alert"]
-        assert anchor in _anchors(doc), f"{alert['alert']}: no section #{anchor} in {doc}"
+        path, anchor = alert["annotations"]["runbook"].split("#", 1)
+        assert path == "README.md" or path.startswith("docs/"), alert["alert"]
+        assert anchor in _anchors(path), f"{alert['alert']}: no section #{anchor} in {path}"
+
+
+def test_the_triage_alert_uses_the_triage_counter_not_a_copied_threshold() -> None:
+    rules = {r.get("record") or r.get("alert"): r for g in load_yaml(RULES)["groups"]
+             for r in g["rules"]}
+    expr = rules["suqiu:classifier_triage_ratio:rate30m"]["expr"]
+    assert "suqiu_classifier_triage_total" in expr and "le=" not in expr

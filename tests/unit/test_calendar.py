@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from shared.calendar import BusinessCalendar, load_calendar
+from shared.calendar import BusinessCalendar, load_calendar, package_years
+from shared.errors import ConfigError
 
 pytestmark = pytest.mark.unit
 
@@ -121,8 +122,37 @@ def test_unknown_year_falls_back_to_weekdays_and_overrides(tmp_path) -> None:  #
 def test_override_conflict_is_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
     f = tmp_path / "o.yaml"
     f.write_text("holidays: [2027-01-01]\nworkdays: [2027-01-01]\n", encoding="utf-8")
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError):
         load_calendar(f)
+
+
+def test_a_year_without_data_is_a_start_up_error_unless_overrides_cover_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    assert 2026 in package_years() and 2027 not in package_years()
+    plain = load_calendar(None)
+    plain.require_year(date(2026, 6, 1))
+    with pytest.raises(ConfigError, match="no holiday data for 2027"):
+        plain.require_year(date(2027, 1, 1))
+    assert plain.last_known_day(date(2026, 11, 30)) == date(2026, 12, 31)
+    f = tmp_path / "o.yaml"
+    f.write_text("covers: [2027]\nholidays: [2027-01-01]\n", encoding="utf-8")
+    covered = load_calendar(f)
+    covered.require_year(date(2027, 1, 1))
+    assert covered.last_known_day(date(2026, 11, 30)) == date(2027, 12, 31)
+    assert not covered.is_working_day(date(2027, 1, 1))
+    assert covered.is_working_day(date(2027, 1, 4))
+    f.write_text("covers: [2028]\nholidays: [2027-01-01]\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="covers 2028 but lists no holiday"):
+        load_calendar(f)
+    f.write_text("holidays: [not-a-date]\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="holidays"):
+        load_calendar(f)
+
+
+def test_shipped_overrides_cover_2027_with_spring_festival() -> None:
+    shipped = load_calendar("deploy/config/calendar-overrides.yaml")
+    shipped.require_year(date(2027, 3, 1))
+    assert not shipped.is_working_day(date(2027, 2, 8))      # 春节 Monday (placeholder)
+    assert shipped.is_working_day(date(2027, 2, 20))         # 调休 Saturday (placeholder)
 
 
 def test_custom_periods_and_shipped_override_file() -> None:

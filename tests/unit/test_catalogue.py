@@ -48,11 +48,9 @@ def test_unknown_category_and_subcategory_departments_are_all_reported() -> None
     assert "subcategory noise: department 'ghost_b' unknown" in message
 
 
-def test_missing_sla_class_is_reported() -> None:
-    data = _valid_data()
-    del data["sla"]["important"]
-    with pytest.raises(ValidationError, match=r"sla: no policy for \['important'\]"):
-        small_catalogue(sla=data["sla"])
+def test_a_second_sla_table_is_refused() -> None:
+    with pytest.raises(ValidationError, match="moved to the SLA policy file"):
+        small_catalogue(sla={"general": {"sign_for_hours": 4, "resolution_hours": 168}})
 
 
 @pytest.mark.parametrize("code", ["Urban", "1abc", "with-dash", ""])
@@ -70,12 +68,6 @@ def test_subcategory_needs_keywords() -> None:
         small_catalogue(categories=data["categories"])
 
 
-@pytest.mark.parametrize("ratio", [0, 1, 1.2])
-def test_warn_ratio_must_be_strictly_between_zero_and_one(ratio: float) -> None:
-    data = _valid_data()
-    data["sla"]["general"]["warn_ratio"] = ratio
-    with pytest.raises(ValidationError):
-        small_catalogue(sla=data["sla"])
 
 
 def test_load_catalogue_reads_a_valid_file(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from services.dispatcher.domain import dispatch, dispatched_event, route
 from shared.contracts import Severity, TicketStatus
-from shared.sla import deadlines_for, warning_time
+from shared.sla import default_book, warning_time
 from tests.factories import T0, make_classification, make_order, small_catalogue
 
 pytestmark = pytest.mark.unit
@@ -31,20 +31,18 @@ def test_dispatch_assigns_the_classified_department() -> None:
     assert after.dispatch.dispatched_at == NOW
 
 
-@pytest.mark.parametrize(("severity", "sign_h", "resolve_h", "ratio"), [
-    (Severity.URGENT, 0.5, 24, 0.9),
-    (Severity.MAJOR, 1, 48, 0.9),
-    (Severity.IMPORTANT, 2, 72, 0.8),
-    (Severity.GENERAL, 4, 120, 0.9),
+@pytest.mark.parametrize(("severity", "rule"), [
+    (Severity.URGENT, "urgent"), (Severity.MAJOR, "major"),
+    (Severity.IMPORTANT, "important"), (Severity.GENERAL, "general"),
 ])
-def test_deadlines_come_from_the_policy_of_the_severity(severity: Severity, sign_h: float,
-                                                        resolve_h: float, ratio: float) -> None:
+def test_deadlines_come_from_the_one_policy_file(severity: Severity, rule: str) -> None:
     after = dispatch(_classified(severity=severity), CAT, NOW)
     assert after.sla is not None
-    assert after.sla.policy == severity.value
-    assert after.sla.sign_for_due == NOW + timedelta(hours=sign_h)
-    assert after.sla.resolution_due == NOW + timedelta(hours=resolve_h)
-    assert after.sla.warn_ratio == ratio
+    book = default_book(CAT)
+    assert after.sla == book.compute(after)
+    assert (after.sla.rule, after.sla.policy_version) == (rule, book.policies.version)
+    assert after.sla.sign_for_due is not None and after.sla.sign_for_due > NOW
+    assert set(after.sla.steps) == {"sign_for", "first_response", "resolution"}
 
 
 def test_history_entry_appended_and_version_incremented() -> None:
@@ -86,12 +84,10 @@ def test_dispatched_event_carries_department_severity_and_deadlines() -> None:
     assert event.event_id == "SQ-20261123-000001:dispatched"
     assert (event.department, event.severity) == ("construction", Severity.MAJOR)
     assert event.occurred_at == NOW
-    assert event.sign_for_due == NOW + timedelta(hours=1)
-    assert event.resolution_due == NOW + timedelta(hours=48)
+    assert event.sign_for_due == after.sla.sign_for_due == NOW + timedelta(hours=1)
+    assert event.resolution_due == after.sla.resolution_due == NOW + timedelta(hours=48)
     assert event.intake_at == after.received_at
 
 
-def test_deadlines_for_and_warning_time() -> None:
-    d = deadlines_for(Severity.GENERAL, T0, CAT.sla)
-    assert d.resolution_due - T0 == timedelta(hours=120)
-    assert warning_time(T0, d.resolution_due, 0.9) == T0 + timedelta(hours=108)
+def test_warning_time() -> None:
+    assert warning_time(T0, T0 + timedelta(hours=120), 0.9) == T0 + timedelta(hours=108)

@@ -11,7 +11,7 @@ from services.intake.domain import received_event
 from services.notifier.config import NotifierConfig
 from services.notifier.domain import Notification, Planner, QuietHours, complainant_contact
 from services.notifier.templates import TemplateBook
-from services.sla_monitor.domain import fired_event, timers_for
+from services.sla_monitor.domain import Moment, StepTimer, desired, event_for
 from shared.contracts import (
     Complainant,
     Dispatch,
@@ -27,6 +27,7 @@ from shared.contracts import (
     TicketUrged,
     WorkOrder,
 )
+from shared.sla import default_book
 from tests.factories import T0, make_classification, make_order, small_catalogue
 
 pytestmark = pytest.mark.unit
@@ -59,7 +60,7 @@ def test_receipt_sms_contains_ticket_number_and_promise() -> None:
     assert note.recipient == "13800138000"
     assert note.recipient_masked == "138****8000"
     assert note.text == ("【杭州12345】您反映的问题已受理，工单号SQ-20261123-000001。"
-                         "我们将在5天内办理并答复，可凭工单号查询进度。")
+                         "我们将在规定时限内办理并答复，可凭工单号查询进度。")
     assert note.key.startswith("SQ-20261123-000001:received|sms|")
     assert "13800138000" not in note.key
     assert note.event_type == "ticket.received"
@@ -166,19 +167,24 @@ def test_department_contacts_on_channels_not_run_are_not_planned() -> None:
     assert {n.channel for n in notes} == {"inbox", "webhook"}
 
 
+def _timer(order, step: str) -> StepTimer:  # type: ignore[no-untyped-def]
+    """The SLA monitor's timer of a step, from the order's stored deadline."""
+    return desired(order, default_book(CAT).policies, {}, CAT.triage_department)[step]
+
+
 def test_sla_warning_and_breach_texts_and_supervisor_wechat() -> None:
     order = make_order(TicketStatus.CLASSIFIED)
     dispatched = dispatch(order, CAT, T0)
-    timers = timers_for(dispatched_event(dispatched), 0.9)
-    warning, breach = timers[0], timers[1]  # sign-for step, due 14:00 local
+    t = _timer(dispatched, "sign_for")  # stored: 4 working hours after 10:00, 15:30 local
+    assert t.due_at == dispatched.sla.sign_for_due and t.warn_at is not None
 
-    [w] = BARE.plan(fired_event(warning, warning.fire_at), order)
+    [w] = BARE.plan(event_for(t, Moment("warning", t.warn_at), t.warn_at), order)
     assert (w.channel, w.recipient, w.event_type) == ("inbox", "construction", "sla.warning")
-    assert w.text == ("【预警】工单SQ-20261123-000001的签收时限将于2026-11-23 14:00到期，"
+    assert w.text == ("【预警】工单SQ-20261123-000001的签收时限将于2026-11-23 15:30到期，"
                       "请及时处理。")
 
-    late = breach.due_at + timedelta(minutes=125, seconds=30)
-    notes = PLANNER.plan(fired_event(breach, late), order)
+    late = t.due_at + timedelta(minutes=125, seconds=30)
+    notes = PLANNER.plan(event_for(t, Moment("breach", t.due_at), late), order)
     b = next(n for n in notes if n.channel == "inbox")
     assert b.text == "【超时】工单SQ-20261123-000001已超过签收时限125分钟，请立即处理。"
     wx = next(n for n in notes if n.channel == "wechat")
@@ -190,9 +196,9 @@ def test_sla_warning_and_breach_texts_and_supervisor_wechat() -> None:
 
 
 def test_breach_just_at_due_reports_at_least_one_minute() -> None:
-    order = make_order(TicketStatus.DISPATCHED)
-    breach = timers_for(dispatched_event(order), 0.9)[3]
-    [b] = BARE.plan(fired_event(breach, breach.due_at), order)
+    order = default_book(CAT).stamp(make_order(TicketStatus.DISPATCHED))
+    t = _timer(order, "resolution")
+    [b] = BARE.plan(event_for(t, Moment("breach", t.due_at), t.due_at), order)
     assert "办结时限1分钟" in b.text
 
 

@@ -8,21 +8,13 @@ import pytest
 from pydantic import ValidationError
 
 from shared.calendar import BusinessCalendar
-from shared.catalogue import SlaPolicy
-from shared.contracts import Severity
-from shared.sla import SlaPolicies, StepLimit, deadlines_for, due_after, load_policies
+from shared.errors import ConfigError
+from shared.sla import SlaPolicies, StepLimit, due_after, load_policies
 
 pytestmark = pytest.mark.unit
 
 CAL = BusinessCalendar()
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # Monday 10:00 Asia/Shanghai
-
-
-def test_deadlines_for_keeps_the_dispatcher_contract() -> None:
-    d = deadlines_for(Severity.MAJOR, T0, {"major": SlaPolicy(sign_for_hours=1,
-                                                               resolution_hours=48)})
-    assert (d.sign_for_due, d.resolution_due, d.policy) == (
-        T0 + timedelta(hours=1), T0 + timedelta(hours=48), "major")
 
 
 @pytest.mark.parametrize(("pauses", "due"), [
@@ -72,10 +64,37 @@ def test_invalid_policies_are_refused() -> None:
 
 
 def test_category_prefix_and_channel_matching() -> None:
-    pol = SlaPolicies.model_validate({"profiles": {"p": [
+    pol = SlaPolicies.model_validate({"step_defaults": {"sign_for": {"hours": 1}}, "profiles": {"p": [
         {"name": "housing-web", "match": {"category": ["11"], "channel": ["web"]},
          "steps": {"resolution": {"hours": 5}}},
         {"name": "rest", "steps": {"resolution": {"hours": 9}}}]}})
     assert pol.rule_for("p", severity="general", channel="web", category="1103").name == "housing-web"
     assert pol.rule_for("p", severity="general", channel="hotline", category="1103").name == "rest"
     assert pol.rule_for("p", severity="general", channel="web", category=None).name == "rest"
+    # category and subcategory codes together: either may match
+    assert pol.rule_for("p", severity="general", channel="web",
+                        category=("99", "1107")).name == "housing-web"
+
+
+def test_a_rule_without_sign_for_or_resolution_is_refused() -> None:
+    with pytest.raises(ValidationError, match="no limit for"):
+        SlaPolicies.model_validate({"profiles": {"p": [
+            {"name": "x", "steps": {"resolution": {"hours": 1}}}]}})
+
+
+def test_a_bad_policy_file_is_a_config_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    f = tmp_path / "sla.yaml"
+    f.write_text("profiles: {p: []}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="invalid SLA policy"):
+        load_policies(f)
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_policies(tmp_path / "missing.yaml")
+
+
+def test_the_policy_version_follows_the_files_content(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    shipped = load_policies()
+    assert shipped.version.startswith("sla-")
+    f = tmp_path / "sla.yaml"
+    text = open("deploy/config/sla.yaml", encoding="utf-8").read()
+    f.write_text(text.replace("warn_ratio: 0.9 ", "warn_ratio: 0.8 "), encoding="utf-8")
+    assert load_policies(f).version != shipped.version

@@ -29,8 +29,8 @@ def route_order(order: WorkOrder, route: Route, policy: Policy, now: datetime,
     lc = lifecycle_of(order)
     if route.triage:
         lc.candidates = list(route.candidates)
-        out = move(order, lc, TicketStatus.TRIAGE, now, actor, role, "triage", None,
-                   note=f"rule {route.rule}")
+        out = policy.stamp(move(order, lc, TicketStatus.TRIAGE, now, actor, role, "triage",
+                                None, note=f"rule {route.rule}"))
         return out, [triage_event(out, now)]
     lc.candidates = [c for c in route.candidates if c != route.lead]
     out = dispatch_to(order, lc, route.lead, list(route.co), policy, now, actor, role,

@@ -140,7 +140,8 @@ def suspend(order: WorkOrder, cmd: Command, now: datetime, policy: Policy, lc: L
 
 def request_extension(order: WorkOrder, cmd: Command, now: datetime, policy: Policy,
                       lc: LifecycleState, rule: Rule) -> Outcome:
-    if cmd.new_due is None or (order.sla and cmd.new_due <= order.sla.resolution_due):
+    running = order.sla.resolution_due if order.sla else None
+    if cmd.new_due is None or (running is not None and cmd.new_due <= running):
         raise Refused("new_due_required", "an extension needs a later resolution deadline")
     lc.extension_due = cmd.new_due
     out = move(order, lc, S.EXTENSION_REQUESTED, now, cmd.actor, cmd.role, cmd.action,
@@ -157,8 +158,8 @@ def decide_extension(order: WorkOrder, cmd: Command, now: datetime, policy: Poli
     if cmd.action == "reject_extension" or due is None or order.sla is None:
         return move(order, lc, S.IN_PROGRESS, now, cmd.actor, cmd.role, cmd.action,
                     cmd.reason), []
-    base = order.model_copy(update={"sla": order.sla.model_copy(update={"resolution_due": due})})
-    out = move(base, lc, S.IN_PROGRESS, now, cmd.actor, cmd.role, cmd.action, cmd.reason,
+    # The approved deadline is derived by shared.sla from this history note: keep it ISO.
+    out = move(order, lc, S.IN_PROGRESS, now, cmd.actor, cmd.role, cmd.action, cmd.reason,
                note=due.isoformat())
     return out, [TicketExtensionApproved(
         event_id=event_id(out, "extension_approved"), ticket_no=out.ticket_no, occurred_at=now,

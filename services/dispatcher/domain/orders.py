@@ -13,13 +13,11 @@ from shared.contracts import (
     Dispatch,
     HistoryEntry,
     LifecycleState,
-    SlaDeadlines,
     TicketDispatched,
     TicketStatus,
     TicketTriageRequired,
     WorkOrder,
 )
-from shared.sla import deadlines_for
 
 __all__ = ["dispatch_to", "dispatched_event", "event_id", "lifecycle_event", "move",
            "triage_event"]
@@ -39,16 +37,11 @@ def move(order: WorkOrder, lc: LifecycleState, to: TicketStatus, now: datetime, 
     })
 
 
-def deadlines(order: WorkOrder, policy: Policy, now: datetime) -> SlaDeadlines:
-    """The order's deadlines from a dispatch at `now`: the ONE call of the deadline rules."""
-    assert order.classification is not None
-    return deadlines_for(order.classification.severity, now, policy.catalogue.sla)
-
-
 def dispatch_to(order: WorkOrder, lc: LifecycleState, dept: str, co: list[str], policy: Policy,
                 now: datetime, actor: str, role: str, action: str, reason: str | None,
                 *, extra_note: str | None = None) -> WorkOrder:
-    """(Re-)dispatch to `dept` with co-handlers `co`: a new round, new deadlines."""
+    """(Re-)dispatch to `dept` with co-handlers `co`: a new round, new deadlines (stamped by
+    the one SLA module, shared.sla, from the order's history)."""
     cat = policy.catalogue
     try:
         d = cat.department(dept)
@@ -63,10 +56,9 @@ def dispatch_to(order: WorkOrder, lc: LifecycleState, dept: str, co: list[str], 
     base = order.model_copy(update={
         "dispatch": Dispatch(department=d.id, department_name=d.name, co_departments=lc.co,
                              dispatched_at=now),
-        "sla": deadlines(order, policy, now),
     })
-    return move(base, lc, TicketStatus.DISPATCHED, now, actor, role, action, reason,
-                note=extra_note or f"-> {d.id}")
+    return policy.stamp(move(base, lc, TicketStatus.DISPATCHED, now, actor, role, action,
+                             reason, note=extra_note or f"-> {d.id}"))
 
 
 def event_id(order: WorkOrder, kind: str) -> str:
@@ -81,8 +73,8 @@ def dispatched_event(order: WorkOrder) -> TicketDispatched:
     return TicketDispatched(
         event_id=f"{order.ticket_no}:dispatched" if first else event_id(order, "dispatched"),
         ticket_no=order.ticket_no, occurred_at=d.dispatched_at, intake_at=order.received_at,
-        department=d.department, severity=c.severity, sign_for_due=s.sign_for_due,
-        resolution_due=s.resolution_due,
+        department=d.department, severity=c.severity, sign_for_due=s.required("sign_for"),
+        resolution_due=s.required("resolution"),
     )
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from shared.catalogue import Catalogue
 from shared.contracts import LifecycleState, TicketStatus, WorkOrder
+from shared.sla import DeadlineBook, default_book
 
 __all__ = ["ACTIONS", "ANY", "HANDLING", "OPEN", "SATISFIED", "TABLE", "Policy", "Refused",
            "Rule", "lifecycle_of"]
@@ -83,6 +84,11 @@ class Policy:
     revisit_days: float = 7
     max_dissatisfied: int = 2
     ladder: tuple[str, ...] = field(default_factory=tuple)
+    deadlines: DeadlineBook | None = None
+
+    def stamp(self, order: WorkOrder) -> WorkOrder:
+        """The order with its deadlines recomputed by the one SLA module (shared.sla)."""
+        return (self.deadlines or default_book(self.catalogue)).stamp(order)
 
 
 def lifecycle_of(order: WorkOrder) -> LifecycleState:

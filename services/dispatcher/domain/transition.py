@@ -68,7 +68,7 @@ def transition(order: WorkOrder, cmd: Command, now: datetime, policy: Policy) ->
     out, events = STEPS.get(cmd.action, handling.simple)(order, cmd, now, policy, lc, rule)
     done = lifecycle_of(out)
     done.applied = [*done.applied, cmd.command_id][-KEEP_APPLIED:]
-    return out.model_copy(update={"lifecycle": done}), events
+    return policy.stamp(out.model_copy(update={"lifecycle": done})), events
 
 
 def follow_commands(master: WorkOrder, cmd: Command) -> list[Command]:
