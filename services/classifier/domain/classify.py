@@ -6,8 +6,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -72,10 +74,11 @@ class Analysis:
 
 def analyse(text: str, catalogue: Catalogue, model: TextModel | None, *,
             title: str | None = None, address: str | None = None,
-            channel: Channel = Channel.WEB, national_gazetteer: bool = True) -> Analysis:
+            channel: Channel = Channel.WEB, national_gazetteer: bool = True,
+            channel_details: Mapping[str, Any] | None = None) -> Analysis:
     """Category, department, region and severity of one complaint."""
     full = f"{title} {text}" if title else text
-    severity, reasons = assess_severity(full, channel, catalogue.severity_words)
+    severity, reasons = assess_severity(full, channel, catalogue.severity_words, channel_details)
     return Analysis(
         decision=decide(full, catalogue, model),
         region=extract_region(address, full, catalogue, national=national_gazetteer),
@@ -90,7 +93,7 @@ def classify(order: WorkOrder, catalogue: Catalogue, now: datetime,
     """The work order's classification with confidence and reasons."""
     a = analyse(order.analysis_text, catalogue, model, title=order.content.title,
                 address=order.location.address, channel=order.channel,
-                national_gazetteer=national_gazetteer)
+                national_gazetteer=national_gazetteer, channel_details=order.channel_details)
     d = a.decision
     return Classification(
         category=d.category,
