@@ -67,6 +67,7 @@ class Analysis:
             "severity_reasons": self.severity_reasons,
             "confidence": d.confidence,
             "needs_triage": d.needs_triage,
+            "department_confidence": d.department_confidence,
             "decided_by": d.decided_by,
             "matched_keywords": list(d.keywords),
         }
