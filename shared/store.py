@@ -62,6 +62,7 @@ INDEXES: tuple[tuple[str, tuple[tuple[str, int], ...], bool], ...] = (
     ("sla_timer_log", (("ticket_no", ASCENDING),), False),
     ("duplicate_signatures", (("region_key", ASCENDING), ("at", ASCENDING)), False),
     ("duplicate_signatures", (("cluster_id", ASCENDING), ("at", ASCENDING)), False),
+    ("labels", (("at", ASCENDING),), False),  # classifier training labels: the time window
 )
 
 

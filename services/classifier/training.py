@@ -30,6 +30,7 @@ __all__ = [
     "examples_from_rows",
     "fit_model",
     "head_report",
+    "holdout_split",
     "load_examples",
     "model_text",
     "publish",
@@ -50,6 +51,7 @@ class Example:
     category: str | None = None
     subcategory: str | None = None
     department: str | None = None
+    at: str | None = None  # ISO time a person decided the label (history), for the split
 
     def label(self, head: str) -> str | None:
         if head == "subcategory":
@@ -69,8 +71,10 @@ def _example(obj: Any, where: str) -> Example:
     category, sub = obj.get("category"), obj.get("subcategory")
     if isinstance(category, str) and "/" in category:
         category, sub = category.split("/", 1)
+    at = obj.get("at")
     return Example(text=obj["text"], title=obj.get("title") or None, category=category or None,
-                   subcategory=sub or None, department=obj.get("department") or None)
+                   subcategory=sub or None, department=obj.get("department") or None,
+                   at=str(at) if at else None)
 
 
 def load_examples(paths: Iterable[Path]) -> list[Example]:
@@ -120,6 +124,21 @@ def stratified_split(examples: Sequence[Example], holdout: float,
         test.extend(group[:k])
         train.extend(group[k:])
     return train, test
+
+
+def holdout_split(examples: Sequence[Example], holdout: float,
+                  seed: int = 13) -> tuple[list[Example], list[Example]]:
+    """(train, test). With dated history labels the test set is the most recent `holdout`
+    share of them (what a model trained on the past meets next, and what the current model
+    is least likely to have seen); undated examples (files) all train. Without dates: a
+    stratified split."""
+    dated = sorted((ex for ex in examples if ex.at), key=lambda ex: str(ex.at))
+    if not dated or holdout <= 0:
+        return stratified_split(examples, holdout, seed)
+    k = max(1, round(len(dated) * holdout))
+    test = dated[len(dated) - k:]
+    ids = {id(ex) for ex in test}
+    return [ex for ex in examples if id(ex) not in ids], test
 
 
 def _fit_temperature(scores: np.ndarray, y: np.ndarray) -> float:
