@@ -91,3 +91,52 @@ def test_a_newly_published_version_is_picked_up_without_restart(tmp_path: Path) 
     assert second.name != first.name or second.exists()
     reloaded = holder.reload()
     assert reloaded is not None and reloaded.meta["n"] == 2
+
+
+def test_target_precision_thresholds_are_stored_with_the_model_and_used(history: Path,
+                                                                         tmp_path: Path) -> None:
+    from services.classifier.domain.decide import thresholds
+    from services.classifier.domain.model import load_model
+    from shared.catalogue import load_catalogue
+
+    root = tmp_path / "models"
+    result = runner.invoke(app, ["train", "--data", str(history), "--out", str(root),
+                                 "--holdout", "0.3", "--target-precision", "0.9"])
+    assert result.exit_code == 0, result.output
+    assert "expected calibration error" in result.output
+    assert "coverage and precision by threshold" in result.output
+    model = load_model(root)
+    stored = model.meta["thresholds"]
+    assert stored["target_precision"] == 0.9 and 0 <= stored["category"] <= 1
+    limits = thresholds(model, load_catalogue())
+    assert (limits.source, limits.category) == ("model", stored["category"])
+    result = runner.invoke(app, ["evaluate", "--data", str(history), "--model", str(root)])
+    assert result.exit_code == 0, result.output
+    assert "expected calibration error" in result.output
+    assert "thresholds stored with the model" in result.output
+
+
+def test_a_worse_model_is_not_promoted_and_latest_stays(history: Path, tmp_path: Path) -> None:
+    root = tmp_path / "models"
+    first = runner.invoke(app, ["train", "--data", str(history), "--out", str(root),
+                                "--holdout", "0.25"])
+    assert first.exit_code == 0 and "PROMOTED: no current model" in first.output
+    latest = (root / "LATEST").read_text()
+    # A crippled model (a 50-term vocabulary) on the same held-out data: not better.
+    second = runner.invoke(app, ["train", "--data", str(history), "--out", str(root),
+                                 "--holdout", "0.25", "--max-features", "50",
+                                 "--json-out", str(tmp_path / "ev.json")])
+    assert second.exit_code == 0, second.output
+    assert "NOT PROMOTED" in second.output and (root / "LATEST").read_text() == latest
+    promotion = json.loads((tmp_path / "ev.json").read_text())["promotion"]
+    assert promotion["promoted"] is False and promotion["new"] <= promotion["current"]
+    forced = runner.invoke(app, ["train", "--data", str(history), "--out", str(root),
+                                 "--holdout", "0.25", "--max-features", "50", "--force"])
+    assert forced.exit_code == 0 and (root / "LATEST").read_text() != latest
+
+
+def test_retrain_without_enough_labels_does_nothing(tmp_path: Path, mongo_url: str) -> None:
+    result = runner.invoke(app, ["retrain", "--out", str(tmp_path / "m"), "--days", "30"],
+                           env={"MONGO_URL": mongo_url, "SUQIU_MONGO_DB": "empty_retrain"})
+    assert result.exit_code == 0, result.output
+    assert "nothing trained" in result.output and not (tmp_path / "m" / "LATEST").exists()
