@@ -147,8 +147,21 @@ def test_train_from_history_learns_only_labels_in_the_window(mongo_url: str, db:
     assert "其他" not in model.heads["category"].labels  # the classifier's own output
     assert model.predict("工地打桩")["category"][0][0] == "城乡建设"
     assert model.meta["promotion"]["promoted"] is True
+    # The unattended retrain: labels of the last N days, gated against <out>/LATEST.
+    days = str((datetime.now(UTC) - T).days + 2)
+    again = CliRunner().invoke(app, ["retrain", "--out", str(tmp_path / "m"), "--days", days,
+                                     "--min-labels", "5"], env=env)
+    assert again.exit_code == 0, again.output
+    assert "promotion" in again.output and '"event": "retrain_done"' in again.output
     # An empty window trains nothing and says so.
     empty = CliRunner().invoke(
         app, ["train", "--from-history", "--since", "2020-01-01", "--until", "2020-02-01",
               "--out", str(tmp_path / "m2")], env=env)
     assert empty.exit_code != 0 and "no examples" in empty.output
+
+
+def test_retrain_without_enough_labels_does_nothing(tmp_path: Path, mongo_url: str) -> None:
+    result = CliRunner().invoke(app, ["retrain", "--out", str(tmp_path / "m"), "--days", "30"],
+                                env={"MONGO_URL": mongo_url, "SUQIU_MONGO_DB": "empty_retrain"})
+    assert result.exit_code == 0, result.output
+    assert "nothing trained" in result.output and not (tmp_path / "m" / "LATEST").exists()
