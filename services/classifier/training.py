@@ -52,6 +52,7 @@ class Example:
     subcategory: str | None = None
     department: str | None = None
     at: str | None = None  # ISO time a person decided the label (history), for the split
+    group: str | None = None  # examples of one group are never split between train and test
 
     def label(self, head: str) -> str | None:
         if head == "subcategory":
@@ -74,7 +75,7 @@ def _example(obj: Any, where: str) -> Example:
     at = obj.get("at")
     return Example(text=obj["text"], title=obj.get("title") or None, category=category or None,
                    subcategory=sub or None, department=obj.get("department") or None,
-                   at=str(at) if at else None)
+                   at=str(at) if at else None, group=obj.get("group") or None)
 
 
 def load_examples(paths: Iterable[Path]) -> list[Example]:
@@ -108,7 +109,22 @@ def examples_from_rows(rows: Iterable[dict[str, Any]], source: str = "history") 
 
 def stratified_split(examples: Sequence[Example], holdout: float,
                      seed: int = 13) -> tuple[list[Example], list[Example]]:
-    """(train, test) with `holdout` of every category (at least one when it has >= 3) held out."""
+    """(train, test) with `holdout` of every category (at least one when it has >= 3) held out.
+    Examples with a `group` are held out by whole groups (`round(groups * holdout)` of them,
+    chosen by the seed), so variants of one text never sit on both sides."""
+    grouped = [ex for ex in examples if ex.group]
+    if grouped and holdout > 0:
+        groups = sorted({str(ex.group) for ex in grouped})
+        random.Random(seed).shuffle(groups)
+        held = set(groups[:max(1, round(len(groups) * holdout))])
+        train, test = _stratified([ex for ex in examples if not ex.group], holdout, seed)
+        return ([*train, *(ex for ex in grouped if ex.group not in held)],
+                [*test, *(ex for ex in grouped if ex.group in held)])
+    return _stratified(examples, holdout, seed)
+
+
+def _stratified(examples: Sequence[Example], holdout: float,
+                seed: int) -> tuple[list[Example], list[Example]]:
     by_label: dict[str | None, list[Example]] = {}
     for ex in examples:
         by_label.setdefault(ex.category or ex.department, []).append(ex)
