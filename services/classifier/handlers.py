@@ -23,6 +23,7 @@ from services.classifier.domain.clustering import (
     region_key,
     signature,
 )
+from services.classifier.domain.decide import thresholds
 from services.classifier.metrics import ClassifierMetrics
 from services.classifier.model_holder import ModelHolder
 from services.classifier.repository import Signatures, TicketSteps
@@ -87,7 +88,7 @@ class ClassifierHandler:
                 cluster = await self._cluster(order, result)
                 result = with_cluster(result, cluster)
         verdict = result
-        threshold = self._catalogue.classifier.triage_threshold
+        threshold = thresholds(model, self._catalogue).category  # the model's, else the catalogue's
         outcome, saved = await self._steps.advance(
             event.ticket_no,
             done=lambda o: o.classification is not None,

@@ -172,7 +172,7 @@ def _fit_temperature(scores: np.ndarray, y: np.ndarray) -> float:
 
 def _out_of_fold(x: Any, y: np.ndarray, n_classes: int, c: float
                  ) -> tuple[np.ndarray, np.ndarray]:
-    """5-fold out-of-fold decision scores over all classes, and which rows can be used: a row
+    """5-fold (fewer when every class is rarer) out-of-fold decision scores over all classes, and which rows can be used: a row
     whose class was absent from its training fold (a class with one example) says nothing
     about calibration. Classes rarer than the folds are spread as evenly as they go."""
     import warnings
@@ -184,7 +184,10 @@ def _out_of_fold(x: Any, y: np.ndarray, n_classes: int, c: float
     seen = np.zeros(len(y), dtype=bool)
     with warnings.catch_warnings():  # "the least populated class has only 1 member"
         warnings.simplefilter("ignore", UserWarning)
-        folds = list(StratifiedKFold(5, shuffle=True, random_state=7).split(np.zeros(len(y)), y))
+        n = min(5, int(np.bincount(y).max()))
+        if n < 2:
+            return scores, seen  # every class seen once: nothing to calibrate on
+        folds = list(StratifiedKFold(n, shuffle=True, random_state=7).split(np.zeros(len(y)), y))
     for train_idx, test_idx in folds:
         present = np.unique(y[train_idx])
         if len(present) < 2:

@@ -167,3 +167,23 @@ def test_a_department_the_catalogue_does_not_know_goes_to_triage() -> None:
 def test_thresholds_come_from_the_model_else_the_catalogue() -> None:
     assert thresholds(None, CAT).source == "catalogue"
     assert thresholds(_model(("a", "b"), {"thresholds": {"category": 0.6}}), CAT).category == 0.6
+
+
+def test_a_department_head_with_rare_classes_is_still_calibrated() -> None:
+    """Hundreds of agencies, many seen once: the head must still be calibrated (it used to
+    keep temperature 1, i.e. ~1/n for every department)."""
+    from services.classifier.training import Example, fit_model
+
+    rng = np.random.default_rng(3)
+    chars = "甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午未申酉戌亥金木水火土风雨雷电山川"
+    examples = []
+    for k in range(40):
+        sig = chars[k % len(chars)] + chars[(k * 7 + 3) % len(chars)] + str(k)
+        for _ in range(1 if k >= 30 else 4):
+            noise = "".join(rng.choice(list("的了是在有和人这中大为上个国我以要他")) for _ in range(8))
+            examples.append(Example(text=f"{sig}局{noise}{sig}", department=f"dept{k}"))
+    model = fit_model(examples)
+    head = model.heads["department"]
+    assert head.temperature != 1.0
+    top = [model.predict(ex.text)["department"][0][1] for ex in examples]
+    assert float(np.mean(top)) > 10 / 40  # far above uniform (1/40)
