@@ -172,9 +172,9 @@ def _fit_temperature(scores: np.ndarray, y: np.ndarray) -> float:
 
 def _out_of_fold(x: Any, y: np.ndarray, n_classes: int, c: float
                  ) -> tuple[np.ndarray, np.ndarray]:
-    """5-fold (fewer when every class is rarer) out-of-fold decision scores over all classes, and which rows can be used: a row
-    whose class was absent from its training fold (a class with one example) says nothing
-    about calibration. Classes rarer than the folds are spread as evenly as they go."""
+    """Out-of-fold decision scores over all classes (5 folds, fewer when every class is rarer),
+    and which rows can be used: a row whose class was absent from its training fold (a class
+    with one example) says nothing about calibration."""
     import warnings
 
     from sklearn.model_selection import StratifiedKFold
