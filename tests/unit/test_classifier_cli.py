@@ -134,3 +134,29 @@ def test_a_worse_model_is_not_promoted_and_latest_stays(history: Path, tmp_path:
                                  "--holdout", "0.25", "--max-features", "50", "--force"])
     assert forced.exit_code == 0 and (root / "LATEST").read_text() != latest
 
+
+
+def test_a_department_only_history_makes_the_head_decide_the_department(tmp_path: Path) -> None:
+    """Letters labelled only with the agency that answered (category null), agencies the
+    catalogue does not know: `classify --model` gives the head's agency with a usable
+    confidence (and triage, since the catalogue cannot dispatch to it)."""
+    agencies = {"transport": "某市交通运输局", "health": "某区卫生健康局",
+                "civil_affairs": "某镇人民政府"}
+    path = tmp_path / "letters.jsonl"
+    lines = []
+    for name, agency in agencies.items():
+        for line in (CORPUS / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()[:30]:
+            row = json.loads(line)
+            lines.append(json.dumps({"text": row["text"], "title": None, "category": None,
+                                     "department": agency}, ensure_ascii=False))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    root = tmp_path / "m"
+    result = runner.invoke(app, ["train", "--data", str(path), "--out", str(root)])
+    assert result.exit_code == 0, result.output
+    text = json.loads((CORPUS / "transport.jsonl").read_text(encoding="utf-8").splitlines()[40])
+    result = runner.invoke(app, ["classify", "--model", str(root)],
+                           input=json.dumps({"text": text["text"]}, ensure_ascii=False) + "\n")
+    assert result.exit_code == 0, result.output
+    verdict = json.loads(result.stdout.strip().splitlines()[-1])
+    assert verdict["department"] == verdict["department_top"][0][0] == "某市交通运输局"
+    assert verdict["department_confidence"] > 0.5 and verdict["needs_triage"] is True

@@ -90,6 +90,13 @@ def _fits(model: TextModel, catalogue: Catalogue) -> bool:
     return head is None or any(c.name in head.labels for c in catalogue.categories)
 
 
+def _department_triage(department: str, confidence: float, catalogue: Catalogue,
+                       limits: Thresholds) -> bool:
+    """Below the department threshold, or a department the catalogue cannot dispatch to."""
+    return confidence < limits.department or department not in {d.id for d in
+                                                                  catalogue.departments}
+
+
 def decide(text: str, catalogue: Catalogue, model: TextModel | None) -> Decision:
     """Category, subcategory, department and confidence for one complaint text."""
     policy = catalogue.classifier
@@ -108,11 +115,20 @@ def decide(text: str, catalogue: Catalogue, model: TextModel | None) -> Decision
     dept_top = [(d, round(p, 4)) for d, p in pred.get("department", [])[:3]]
     scores = _all_categories(cat_scores, catalogue)
     model_p = dict(cat_scores)
+    head = model.heads.get("department")
     if rule.keywords and rule.confidence >= policy.keyword_precedence:
         conf = round(max(rule.confidence, model_p.get(rule.category, 0.0)), 4)
-        return Decision(rule.category, rule.subcategory, rule.department, conf,
-                        conf < limits.category, "rule", scores, dept_top,
-                        rule.keywords, model.version)
+        if head is None or rule.department in head.labels or not dept_top:
+            return Decision(rule.category, rule.subcategory, rule.department, conf,
+                            conf < limits.category, "rule", scores, dept_top,
+                            rule.keywords, model.version)
+        # The head was trained on other departments than the catalogue routes to (an
+        # operator's own agencies): the rule names the category, the head the department.
+        department, dept_conf = dept_top[0]
+        triage = conf < limits.category or _department_triage(department, dept_conf, catalogue,
+                                                              limits)
+        return Decision(rule.category, rule.subcategory, department, conf, triage, "rule",
+                        scores, dept_top, rule.keywords, model.version, dept_conf)
     if cat_scores:
         category, conf = cat_scores[0]
     else:  # a department-only model: the rules still name the category
@@ -130,8 +146,7 @@ def decide(text: str, catalogue: Catalogue, model: TextModel | None) -> Decision
     dept_conf: float | None = None
     if dept_top:  # the trained department head decides
         department, dept_conf = dept_top[0]
-        known = {d.id for d in catalogue.departments}
-        triage = triage or dept_conf < limits.department or department not in known
+        triage = triage or _department_triage(department, dept_conf, catalogue, limits)
     else:
         department = _route(catalogue, category, subcategory) or catalogue.triage_department
     return Decision(category, subcategory, department, conf, triage, "model", scores, dept_top,
