@@ -88,14 +88,14 @@ class ClassifierHandler:
                 cluster = await self._cluster(order, result)
                 result = with_cluster(result, cluster)
         verdict = result
-        threshold = thresholds(model, self._catalogue).category  # the model's, else the catalogue's
+        limits = thresholds(model, self._catalogue)  # the model's, else the catalogue's
         outcome, saved = await self._steps.advance(
             event.ticket_no,
             done=lambda o: o.classification is not None,
             apply=lambda o: apply_classification(
                 o, verdict or classify(o, self._catalogue, now, model,
                                        national_gazetteer=self._national), now),
-            event=lambda o: classified_event(o, threshold),
+            event=lambda o: classified_event(o, limits.category, limits.department),
         )
         c = saved.classification
         if c is not None and c.mass_incident and c.cluster_id and self._publisher is not None:

@@ -187,3 +187,16 @@ def test_a_department_head_with_rare_classes_is_still_calibrated() -> None:
     assert head.temperature != 1.0
     top = [model.predict(ex.text)["department"][0][1] for ex in examples]
     assert float(np.mean(top)) > 10 / 40  # far above uniform (1/40)
+
+
+def test_a_triage_event_says_whether_the_department_sent_it_there() -> None:
+    from services.classifier.domain.classify import classified_event
+
+    c = make_classification(confidence=0.9, needs_triage=True, department="construction",
+                            department_top=[("construction", 0.3), ("transport", 0.2)])
+    order = make_order(TicketStatus.TRIAGE, classification=c)
+    event = classified_event(order, 0.5, 0.6)
+    assert (event.confidence, event.threshold) == (0.3, 0.6)  # type: ignore[attr-defined]
+    low = make_order(TicketStatus.TRIAGE, classification=c.model_copy(update={"confidence": 0.4}))
+    event = classified_event(low, 0.5, 0.6)
+    assert (event.confidence, event.threshold) == (0.4, 0.5)  # type: ignore[attr-defined]

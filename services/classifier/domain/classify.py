@@ -143,11 +143,18 @@ def apply_classification(order: WorkOrder, result: Classification, now: datetime
     })
 
 
-def classified_event(order: WorkOrder, triage_threshold: float = 0.0) -> BaseModel:
-    """ticket.classified for the dispatcher, or ticket.triage_required for the triage desk."""
+def classified_event(order: WorkOrder, triage_threshold: float = 0.0,
+                     department_threshold: float | None = None) -> BaseModel:
+    """ticket.classified for the dispatcher, or ticket.triage_required for the triage desk
+    (with the confidence and threshold that sent it there: the category's, else the
+    department head's)."""
     c = order.classification
     assert c is not None
     if c.needs_triage:
+        confidence, threshold = c.confidence, triage_threshold
+        if (c.confidence >= triage_threshold and department_threshold is not None
+                and c.department_top and c.department_top[0][0] == c.department):
+            confidence, threshold = c.department_top[0][1], department_threshold
         return TicketTriageRequired(
             event_id=f"{order.ticket_no}:triage_required",
             ticket_no=order.ticket_no,
@@ -155,8 +162,8 @@ def classified_event(order: WorkOrder, triage_threshold: float = 0.0) -> BaseMod
             intake_at=order.received_at,
             category=c.category,
             department=c.department,
-            confidence=c.confidence,
-            threshold=triage_threshold,
+            confidence=confidence,
+            threshold=threshold,
             candidates=[name for name, _ in c.category_scores[:3]],
         )
     return TicketClassified(
