@@ -29,6 +29,7 @@ __all__ = ["extract_region", "names_other_place", "national_lookup"]
 
 _STREET_AFTER = re.compile(r"^[\u4e00-\u9fff]{2,6}?(?:街道|镇|乡)")
 _STREET_ANY = re.compile(r"[\u4e00-\u9fff]{2,5}?(?:街道|镇|乡)")
+NATIONAL_CHARS = 300  # a letter names its place early; the gazetteer's cost grows with length
 _MUNICIPALITIES = ("北京市", "上海市", "天津市", "重庆市")
 _NOT_STREET = ("城镇", "乡镇", "村镇", "集镇", "小镇", "古镇")
 
@@ -168,13 +169,14 @@ def extract_region(address: str | None, text: str, catalogue: Catalogue,
         lambda: national_lookup(addr) if national and addr else None,
         lambda: _local_street(body, catalogue),
         lambda: _local_district(body, catalogue),
-        lambda: national_lookup(body) if national else None,
+        lambda: national_lookup(body[:NATIONAL_CHARS]) if national else None,
     ]
     for step in steps:
         region = step()
         if region is not None:
             return region
-    if national and ((addr and names_other_place(addr)) or names_other_place(body)):
+    if national and ((addr and names_other_place(addr))
+                     or names_other_place(body[:NATIONAL_CHARS])):
         return Region()  # a place we cannot pin down, but not the home city
     return Region(province=catalogue.province, city=catalogue.city)
 
