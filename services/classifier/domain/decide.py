@@ -124,11 +124,11 @@ def decide(text: str, catalogue: Catalogue, model: TextModel | None) -> Decision
                             rule.keywords, model.version)
         # The head was trained on other departments than the catalogue routes to (an
         # operator's own agencies): the rule names the category, the head the department.
-        department, dept_conf = dept_top[0]
-        triage = conf < limits.category or _department_triage(department, dept_conf, catalogue,
+        head_dept, head_conf = dept_top[0]
+        triage = conf < limits.category or _department_triage(head_dept, head_conf, catalogue,
                                                               limits)
-        return Decision(rule.category, rule.subcategory, department, conf, triage, "rule",
-                        scores, dept_top, rule.keywords, model.version, dept_conf)
+        return Decision(rule.category, rule.subcategory, head_dept, conf, triage, "rule",
+                        scores, dept_top, rule.keywords, model.version, head_conf)
     if cat_scores:
         category, conf = cat_scores[0]
     else:  # a department-only model: the rules still name the category
