@@ -138,8 +138,11 @@ async def test_confident_order_is_classified_by_the_model_and_announced(
     assert (c.region.district, c.region.street) == ("滨江区", "长河街道")
     [event] = await classifier.next_events(1)
     assert event["type"] == "ticket.classified" and event["category"] == "环境保护"
-    assert classifier.runtime.registry.get_sample_value(
-        "suqiu_classifier_decisions_total", {"source": c.decided_by}) == 1
+
+    async def counted() -> float | None:  # counted just after the publish: wait for it
+        return classifier.runtime.registry.get_sample_value(
+            "suqiu_classifier_decisions_total", {"source": c.decided_by or ""})
+    assert await wait_for(counted) == 1
 
 
 async def test_unclear_order_goes_to_triage_and_is_not_offered_to_dispatch(
