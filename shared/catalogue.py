@@ -91,6 +91,24 @@ class SeverityWords(_Cfg):
     many_affected: list[str] = Field(min_length=1, description="Phrases meaning many households.")
     affected_threshold: int = 5
     money_threshold_cny: int = 20000
+    # Added for the classifier's severity rules (defaults, so older catalogues still load).
+    trapped: list[str] = Field(
+        default_factory=lambda: ["电梯困人", "困在电梯", "被困电梯", "关在电梯", "卡在电梯",
+                                 "电梯里被困", "困在里面", "電梯困人"],
+        description="People trapped: urgent.")
+    injury: list[str] = Field(
+        default_factory=lambda: ["受伤", "摔伤", "烫伤", "砸伤", "撞伤", "咬伤", "割伤", "骨折",
+                                 "流血", "送医", "住院", "缝针", "受傷"],
+        description="Someone was hurt: major.")
+    utilities_cut: list[str] = Field(
+        default_factory=lambda: ["停水", "停电", "停气", "断水", "断电", "断气", "没水", "没电",
+                                 "没有水", "没有电", "没暖气", "停暖", "不供暖", "没有热水"],
+        description="Water, power, gas or heating cut off: at least important.")
+    vip_levels: list[str] = Field(
+        default_factory=lambda: ["vip", "svip", "贵宾", "金卡", "白金", "钻石", "重要客户",
+                                 "大客户"],
+        description="Customer levels (channel_details.customer_level / level) that are VIP: "
+                    "at least important.")
 
 
 class Catalogue(_Cfg):

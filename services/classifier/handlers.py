@@ -24,6 +24,7 @@ from services.classifier.domain.clustering import (
     region_key,
     signature,
 )
+from services.classifier.domain.decide import thresholds
 from services.classifier.metrics import ClassifierMetrics
 from services.classifier.model_holder import ModelHolder
 from services.classifier.repository import Orders, Signatures
@@ -94,7 +95,7 @@ class ClassifierHandler:
             if self._signatures is not None:
                 cluster = await self._cluster(order, result)
                 result = with_cluster(result, cluster)
-        threshold = self._catalogue.classifier.triage_threshold
+        limits = thresholds(model, self._catalogue)  # the model's, else the catalogue's
 
         def step(o: WorkOrder) -> Change | None:
             if o.classification is not None:
@@ -106,7 +107,7 @@ class ClassifierHandler:
             except ValueError as exc:
                 raise PermanentError("illegal_transition", [FieldError(
                     "status", "illegal_transition", str(exc))]) from exc
-            events: list[BaseModel] = [classified_event(changed, threshold)]
+            events: list[BaseModel] = [classified_event(changed, limits.category, limits.department)]
             c = changed.classification
             if c is not None and c.mass_incident and cluster is not None \
                     and cluster.cluster_id == c.cluster_id:

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from services.classifier.domain.model import HEADS, Head, TextModel, analyze
-from shared.catalogue import Catalogue
+from services.classifier.evaluation import HeadReport, evaluate, head_report
 
 __all__ = [
     "DataError",
@@ -30,6 +30,7 @@ __all__ = [
     "examples_from_rows",
     "fit_model",
     "head_report",
+    "holdout_split",
     "load_examples",
     "model_text",
     "publish",
@@ -50,6 +51,8 @@ class Example:
     category: str | None = None
     subcategory: str | None = None
     department: str | None = None
+    at: str | None = None  # ISO time a person decided the label (history), for the split
+    group: str | None = None  # examples of one group are never split between train and test
 
     def label(self, head: str) -> str | None:
         if head == "subcategory":
@@ -69,8 +72,10 @@ def _example(obj: Any, where: str) -> Example:
     category, sub = obj.get("category"), obj.get("subcategory")
     if isinstance(category, str) and "/" in category:
         category, sub = category.split("/", 1)
+    at = obj.get("at")
     return Example(text=obj["text"], title=obj.get("title") or None, category=category or None,
-                   subcategory=sub or None, department=obj.get("department") or None)
+                   subcategory=sub or None, department=obj.get("department") or None,
+                   at=str(at) if at else None, group=obj.get("group") or None)
 
 
 def load_examples(paths: Iterable[Path]) -> list[Example]:
@@ -104,7 +109,22 @@ def examples_from_rows(rows: Iterable[dict[str, Any]], source: str = "history") 
 
 def stratified_split(examples: Sequence[Example], holdout: float,
                      seed: int = 13) -> tuple[list[Example], list[Example]]:
-    """(train, test) with `holdout` of every category (at least one when it has >= 3) held out."""
+    """(train, test) with `holdout` of every category (at least one when it has >= 3) held out.
+    Examples with a `group` are held out by whole groups (`round(groups * holdout)` of them,
+    chosen by the seed), so variants of one text never sit on both sides."""
+    grouped = [ex for ex in examples if ex.group]
+    if grouped and holdout > 0:
+        groups = sorted({str(ex.group) for ex in grouped})
+        random.Random(seed).shuffle(groups)
+        held = set(groups[:max(1, round(len(groups) * holdout))])
+        train, test = _stratified([ex for ex in examples if not ex.group], holdout, seed)
+        return ([*train, *(ex for ex in grouped if ex.group not in held)],
+                [*test, *(ex for ex in grouped if ex.group in held)])
+    return _stratified(examples, holdout, seed)
+
+
+def _stratified(examples: Sequence[Example], holdout: float,
+                seed: int) -> tuple[list[Example], list[Example]]:
     by_label: dict[str | None, list[Example]] = {}
     for ex in examples:
         by_label.setdefault(ex.category or ex.department, []).append(ex)
@@ -122,6 +142,21 @@ def stratified_split(examples: Sequence[Example], holdout: float,
     return train, test
 
 
+def holdout_split(examples: Sequence[Example], holdout: float,
+                  seed: int = 13) -> tuple[list[Example], list[Example]]:
+    """(train, test). With dated history labels the test set is the most recent `holdout`
+    share of them (what a model trained on the past meets next, and what the current model
+    is least likely to have seen); undated examples (files) all train. Without dates: a
+    stratified split."""
+    dated = sorted((ex for ex in examples if ex.at), key=lambda ex: str(ex.at))
+    if not dated or holdout <= 0:
+        return stratified_split(examples, holdout, seed)
+    k = max(1, round(len(dated) * holdout))
+    test = dated[len(dated) - k:]
+    ids = {id(ex) for ex in test}
+    return [ex for ex in examples if id(ex) not in ids], test
+
+
 def _fit_temperature(scores: np.ndarray, y: np.ndarray) -> float:
     """The softmax temperature minimising the negative log-likelihood of out-of-fold scores."""
     best_t, best_nll = 1.0, float("inf")
@@ -135,6 +170,36 @@ def _fit_temperature(scores: np.ndarray, y: np.ndarray) -> float:
     return best_t
 
 
+def _out_of_fold(x: Any, y: np.ndarray, n_classes: int, c: float
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Out-of-fold decision scores over all classes (5 folds, fewer when every class is rarer),
+    and which rows can be used: a row whose class was absent from its training fold (a class
+    with one example) says nothing about calibration."""
+    import warnings
+
+    from sklearn.model_selection import StratifiedKFold
+    from sklearn.svm import LinearSVC
+
+    scores = np.full((len(y), n_classes), -1e3, dtype=np.float64)
+    seen = np.zeros(len(y), dtype=bool)
+    with warnings.catch_warnings():  # "the least populated class has only 1 member"
+        warnings.simplefilter("ignore", UserWarning)
+        n = min(5, int(np.bincount(y).max()))
+        if n < 2:
+            return scores, seen  # every class seen once: nothing to calibrate on
+        folds = list(StratifiedKFold(n, shuffle=True, random_state=7).split(np.zeros(len(y)), y))
+    for train_idx, test_idx in folds:
+        present = np.unique(y[train_idx])
+        if len(present) < 2:
+            continue
+        clf = LinearSVC(C=c).fit(x[train_idx], y[train_idx])
+        dec = _two_columns(np.asarray(clf.decision_function(x[test_idx])))
+        for k, cls in enumerate(clf.classes_):
+            scores[test_idx, cls] = dec[:, k]
+        seen[test_idx] = np.isin(y[test_idx], present)
+    return scores, seen
+
+
 def _two_columns(scores: np.ndarray) -> np.ndarray:
     return np.column_stack([-scores / 2, scores / 2]) if scores.ndim == 1 else scores
 
@@ -144,7 +209,6 @@ def fit_model(examples: Sequence[Example], *, c: float = 1.0, max_features: int 
               meta: dict[str, Any] | None = None) -> TextModel:
     """Fit the shared vocabulary and every head that has at least two labels in the data."""
     from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
     from sklearn.svm import LinearSVC
 
     say = progress or (lambda _msg: None)
@@ -165,14 +229,12 @@ def fit_model(examples: Sequence[Example], *, c: float = 1.0, max_features: int 
         classes = sorted(freq, key=str)
         y = np.array([classes.index(lab) for lab in labels])
         xs = x[rows]
-        folds = min(5, min(freq.values()))
         temperature = 1.0
-        if folds >= 2:
-            say(f"head {name}: calibrating on {folds}-fold out-of-fold scores")
-            oof = np.asarray(cross_val_predict(
-                LinearSVC(C=c), xs, y, cv=StratifiedKFold(folds, shuffle=True, random_state=7),
-                method="decision_function"))
-            temperature = _fit_temperature(_two_columns(oof), y)
+        if len(rows) >= 10:
+            say(f"head {name}: calibrating on 5-fold out-of-fold scores")
+            scores, seen = _out_of_fold(xs, y, len(classes), c)
+            if seen.sum() >= 5:
+                temperature = _fit_temperature(scores[seen], y[seen])
         clf = LinearSVC(C=c).fit(xs, y)
         coef, intercept = clf.coef_, clf.intercept_
         if len(classes) == 2:  # a binary model scores only the second class: split it in two
@@ -216,92 +278,3 @@ def publish(model: TextModel, root: Path) -> Path:
     tmp.write_text(version + "\n", encoding="utf-8")
     tmp.replace(root / "LATEST")
     return directory
-
-
-@dataclass(frozen=True)
-class HeadReport:
-    """Quality of one set of predictions against gold labels."""
-
-    n: int
-    accuracy: float
-    macro_f1: float
-    per_class: list[tuple[str, float, float, float, int]]  # label, P, R, F1, support
-    labels: list[str]
-    confusion: list[list[int]]
-    top3: float | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"n": self.n, "accuracy": round(self.accuracy, 4),
-                "macro_f1": round(self.macro_f1, 4),
-                "top3": None if self.top3 is None else round(self.top3, 4),
-                "per_class": [{"label": lab, "precision": round(p, 4), "recall": round(r, 4),
-                               "f1": round(f, 4), "support": s}
-                              for lab, p, r, f, s in self.per_class]}
-
-
-def head_report(gold: Sequence[str], predicted: Sequence[str],
-                top: Sequence[Sequence[str]] | None = None) -> HeadReport:
-    """Accuracy, macro-F1, per-class P/R/F1, confusion matrix and optional top-3 hit rate."""
-    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
-
-    labels = sorted(set(gold) | set(predicted))
-    p, r, f, s = precision_recall_fscore_support(gold, predicted, labels=labels,
-                                                 zero_division=0)
-    gold_labels = set(gold)
-    macro = float(np.mean([f[i] for i, lab in enumerate(labels) if lab in gold_labels]))
-    acc = float(np.mean([g == q for g, q in zip(gold, predicted, strict=True)]))
-    cm = confusion_matrix(gold, predicted, labels=labels).tolist()
-    top3 = None
-    if top is not None:
-        top3 = float(np.mean([g in t[:3] for g, t in zip(gold, top, strict=True)]))
-    return HeadReport(
-        n=len(gold), accuracy=acc, macro_f1=macro,
-        per_class=[(lab, float(p[i]), float(r[i]), float(f[i]), int(s[i]))
-                   for i, lab in enumerate(labels)],
-        labels=labels, confusion=cm, top3=top3)
-
-
-def evaluate(model: TextModel | None, examples: Sequence[Example],
-             catalogue: Catalogue | None = None,
-             progress: Callable[[int], None] | None = None) -> dict[str, HeadReport]:
-    """Reports per head. With a catalogue: the service's decision (rules with precedence,
-    then the model); without: the model alone."""
-    from services.classifier.domain.decide import decide
-
-    cats: tuple[list[str], list[str]] = ([], [])
-    subs: tuple[list[str], list[str]] = ([], [])
-    depts: tuple[list[str], list[str], list[list[str]]] = ([], [], [])
-    for i, ex in enumerate(examples):
-        text = model_text(ex.text, ex.title)
-        if catalogue is not None:
-            d = decide(text, catalogue, model)
-            category, sub, dept = d.category, d.subcategory, d.department
-            top = [dept] + [n for n, _ in d.department_top if n != dept]
-        else:
-            assert model is not None
-            pred = model.predict(text)
-            category = pred["category"][0][0] if "category" in pred else ""
-            sub_label = pred["subcategory"][0][0] if "subcategory" in pred else ""
-            sub = sub_label.split("/", 1)[1] if "/" in sub_label else None
-            top = [n for n, _ in pred.get("department", [])]
-            dept = top[0] if top else ""
-        if ex.category:
-            cats[0].append(ex.category)
-            cats[1].append(category)
-        if ex.category and ex.subcategory:
-            subs[0].append(f"{ex.category}/{ex.subcategory}")
-            subs[1].append(f"{category}/{sub}")
-        if ex.department:
-            depts[0].append(ex.department)
-            depts[1].append(dept)
-            depts[2].append(top)
-        if progress:
-            progress(i + 1)
-    out: dict[str, HeadReport] = {}
-    if cats[0]:
-        out["category"] = head_report(*cats)
-    if subs[0]:
-        out["subcategory"] = head_report(*subs)
-    if depts[0]:
-        out["department"] = head_report(depts[0], depts[1], depts[2])
-    return out

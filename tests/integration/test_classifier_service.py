@@ -7,6 +7,7 @@ exchange; the test watches the stored orders and the events the service emits.
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -19,7 +20,8 @@ import yaml
 from aio_pika.abc import AbstractChannel, AbstractQueue
 
 from services.classifier.app import create_runtime
-from services.classifier.settings import ClassifierSettings
+from services.classifier.domain.model import resolve_model_dir
+from services.classifier.settings import DEFAULT_MODEL_DIR, ClassifierSettings
 from shared.catalogue import REPO_ROOT
 from shared.contracts import EVENT_ADAPTER, Complainant, Location, TicketReceived, TicketStatus, WorkOrder
 from shared.outbox import with_outbox
@@ -72,11 +74,14 @@ class Classifier:
 
 @asynccontextmanager
 async def _running(amqp_url: str, mongo_url: str, namespace: str,
-                   catalogue_path: Path | None = None) -> AsyncIterator[Classifier]:
+                   catalogue_path: Path | None = None, model_path: Path | None = None,
+                   ) -> AsyncIterator[Classifier]:
     extra = {"catalogue_path": catalogue_path} if catalogue_path else {}
     common = CommonSettings(AMQP_URL=amqp_url, MONGO_URL=mongo_url,  # type: ignore[call-arg]
                             mongo_db=namespace, namespace=namespace, **extra)
-    runtime = create_runtime(common, ClassifierSettings(http_port=0))
+    settings = ClassifierSettings(http_port=0, **({"model_path": model_path} if model_path
+                                                  else {}))
+    runtime = create_runtime(common, settings)
     store = Store(mongo_url, namespace)
     conn = await aio_pika.connect(amqp_url)
     try:
@@ -102,13 +107,19 @@ async def classifier(amqp_url: str, mongo_url: str, namespace: str
 @pytest.fixture
 async def strict_classifier(amqp_url: str, mongo_url: str, namespace: str, tmp_path: Path
                             ) -> AsyncIterator[Classifier]:
-    """The shipped catalogue with a triage threshold no model decision reaches."""
+    """The shipped model with stored triage thresholds no model decision reaches (the
+    thresholds live with the model: one truth), and no decisive keyword rules."""
     data = yaml.safe_load((REPO_ROOT / "deploy/config/catalogue.yaml").read_text("utf-8"))
-    data["classifier"]["triage_threshold"] = 0.9999
     data["classifier"]["keyword_precedence"] = 1.0
     path = tmp_path / "catalogue.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    async with _running(amqp_url, mongo_url, namespace, path) as running:
+    shipped = resolve_model_dir(DEFAULT_MODEL_DIR)
+    model = tmp_path / "strict_model"
+    shutil.copytree(shipped, model)
+    meta = json.loads((model / "meta.json").read_text("utf-8"))
+    meta["thresholds"] = {"category": 0.9999, "department": 0.9999}
+    (model / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), "utf-8")
+    async with _running(amqp_url, mongo_url, namespace, path, model) as running:
         yield running
 
 
@@ -130,8 +141,11 @@ async def test_confident_order_is_classified_by_the_model_and_announced(
     assert (c.region.district, c.region.street) == ("滨江区", "长河街道")
     [event] = await classifier.next_events(1)
     assert event["type"] == "ticket.classified" and event["category"] == "环境保护"
-    assert classifier.runtime.registry.get_sample_value(
-        "suqiu_classifier_decisions_total", {"source": c.decided_by}) == 1
+
+    async def counted() -> float | None:  # counted just after the publish: wait for it
+        return classifier.runtime.registry.get_sample_value(
+            "suqiu_classifier_decisions_total", {"source": c.decided_by or ""})
+    assert await wait_for(counted) == 1
 
 
 async def test_unclear_order_goes_to_triage_and_is_not_offered_to_dispatch(

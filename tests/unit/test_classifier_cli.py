@@ -91,3 +91,72 @@ def test_a_newly_published_version_is_picked_up_without_restart(tmp_path: Path) 
     assert second.name != first.name or second.exists()
     reloaded = holder.reload()
     assert reloaded is not None and reloaded.meta["n"] == 2
+
+
+def test_target_precision_thresholds_are_stored_with_the_model_and_used(history: Path,
+                                                                         tmp_path: Path) -> None:
+    from services.classifier.domain.decide import thresholds
+    from services.classifier.domain.model import load_model
+    from shared.catalogue import load_catalogue
+
+    root = tmp_path / "models"
+    result = runner.invoke(app, ["train", "--data", str(history), "--out", str(root),
+                                 "--holdout", "0.3", "--target-precision", "0.9"])
+    assert result.exit_code == 0, result.output
+    assert "expected calibration error" in result.output
+    assert "coverage and precision by threshold" in result.output
+    model = load_model(root)
+    stored = model.meta["thresholds"]
+    assert stored["target_precision"] == 0.9 and 0 <= stored["category"] <= 1
+    limits = thresholds(model, load_catalogue())
+    assert (limits.source, limits.category) == ("model", stored["category"])
+    result = runner.invoke(app, ["evaluate", "--data", str(history), "--model", str(root)])
+    assert result.exit_code == 0, result.output
+    assert "expected calibration error" in result.output
+    assert "thresholds stored with the model" in result.output
+
+
+def test_a_worse_model_is_not_promoted_and_latest_stays(history: Path, tmp_path: Path) -> None:
+    root = tmp_path / "models"
+    first = runner.invoke(app, ["train", "--data", str(history), "--out", str(root),
+                                "--holdout", "0.25"])
+    assert first.exit_code == 0 and "PROMOTED: no current model" in first.output
+    latest = (root / "LATEST").read_text()
+    # A crippled model (a 50-term vocabulary) on the same held-out data: not better.
+    second = runner.invoke(app, ["train", "--data", str(history), "--out", str(root),
+                                 "--holdout", "0.25", "--max-features", "50",
+                                 "--json-out", str(tmp_path / "ev.json")])
+    assert second.exit_code == 0, second.output
+    assert "NOT PROMOTED" in second.output and (root / "LATEST").read_text() == latest
+    promotion = json.loads((tmp_path / "ev.json").read_text())["promotion"]
+    assert promotion["promoted"] is False and promotion["new"] <= promotion["current"]
+    forced = runner.invoke(app, ["train", "--data", str(history), "--out", str(root),
+                                 "--holdout", "0.25", "--max-features", "50", "--force"])
+    assert forced.exit_code == 0 and (root / "LATEST").read_text() != latest
+
+
+
+def test_a_department_only_history_makes_the_head_decide_the_department(tmp_path: Path) -> None:
+    """Letters labelled only with the agency that answered (category null), agencies the
+    catalogue does not know: `classify --model` gives the head's agency with a usable
+    confidence (and triage, since the catalogue cannot dispatch to it)."""
+    agencies = {"transport": "某市交通运输局", "health": "某区卫生健康局",
+                "civil_affairs": "某镇人民政府"}
+    path = tmp_path / "letters.jsonl"
+    lines = []
+    for name, agency in agencies.items():
+        for line in (CORPUS / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()[:30]:
+            row = json.loads(line)
+            lines.append(json.dumps({"text": row["text"], "title": None, "category": None,
+                                     "department": agency}, ensure_ascii=False))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    root = tmp_path / "m"
+    result = runner.invoke(app, ["train", "--data", str(path), "--out", str(root)])
+    assert result.exit_code == 0, result.output
+    text = json.loads((CORPUS / "transport.jsonl").read_text(encoding="utf-8").splitlines()[40])
+    result = runner.invoke(app, ["classify", "--model", str(root)],
+                           input=json.dumps({"text": text["text"]}, ensure_ascii=False) + "\n")
+    assert result.exit_code == 0, result.output
+    verdict = json.loads(result.stdout.strip().splitlines()[-1])
+    assert verdict["department"] == verdict["department_top"][0][0] == "某市交通运输局"
+    assert verdict["department_confidence"] > 0.5 and verdict["needs_triage"] is True

@@ -12,7 +12,7 @@ from services.classifier.domain.classify import (
     classified_event,
     classify,
 )
-from services.classifier.domain.decide import decide
+from services.classifier.domain.decide import decide, thresholds
 from services.classifier.domain.model import load_model
 from services.classifier.settings import DEFAULT_MODEL_DIR
 from services.intake.domain import analysis_text
@@ -37,7 +37,7 @@ def test_every_sample_is_confidently_classified_and_would_be_dispatched(sample: 
     a = analyse(analysis_text(sample.text), CAT, MODEL, address=sample.address)
     assert a.decision.category == by_code[sample.expected_category]
     assert not a.decision.needs_triage, a.decision
-    assert a.decision.confidence >= CAT.classifier.triage_threshold + 0.1  # a safety margin
+    assert a.decision.confidence >= thresholds(MODEL, CAT).category  # the threshold in force
     assert a.region.district == sample.expected_district
 
 

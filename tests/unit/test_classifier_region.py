@@ -71,9 +71,36 @@ def test_another_city_named_in_the_text_only() -> None:
     assert r.matched == "南京市鼓楼区"
 
 
-def test_a_bare_district_name_of_another_city_is_not_guessed() -> None:
-    r = extract_region(None, "朝阳区那边有人乱停车", SHIPPED)  # which 朝阳区? unknown
-    assert r.district is None and (r.province, r.city) == ("浙江省", "杭州市")
+def test_a_bare_ambiguous_district_name_is_not_guessed_nor_made_the_home_city() -> None:
+    r = extract_region(None, "朝阳区那边有人乱停车", SHIPPED)  # 北京 or 长春? unknown
+    assert r == Region()
+
+
+def test_a_bare_unique_district_name_of_another_city_is_that_city() -> None:
+    r = extract_region(None, "天河区体育西路有人占道经营", SHIPPED)
+    assert (r.province, r.city, r.district, r.matched) == ("广东省", "广州市", "天河区", "天河区")
+
+
+def test_the_home_city_is_used_only_when_no_place_is_named() -> None:
+    r = extract_region(None, "小区门口的垃圾三天没人清理了", SHIPPED)
+    assert (r.province, r.city, r.district) == ("浙江省", "杭州市", None)
+
+
+@pytest.mark.parametrize(("text", "where"), [
+    ("杭州市临平区南苑街道路灯不亮", ("浙江省", "杭州市", "临平区")),
+    ("深圳市光明区公明街道有工地夜间施工", ("广东省", "深圳市", "光明区")),
+    ("济南市莱芜区某小区停水三天", ("山东省", "济南市", "莱芜区")),
+])
+def test_current_districts_are_known_nationally(text: str, where: tuple[str, ...]) -> None:
+    r = extract_region(None, text, CAT)  # CAT does not configure these districts
+    assert (r.province, r.city, r.district) == where
+
+
+def test_an_abolished_district_is_not_resolved_as_current() -> None:
+    r = extract_region(None, "上海市江干区凯旋路井盖坏了", CAT)  # 江干区 was abolished in 2021
+    assert r.district is None
+    r = extract_region(None, "杭州市江干区凯旋路井盖坏了", CAT)
+    assert (r.city, r.district) == ("杭州市", None)
 
 
 def test_a_configured_community_gives_street_and_district() -> None:

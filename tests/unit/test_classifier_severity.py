@@ -58,7 +58,7 @@ def test_households_below_threshold_is_not_major() -> None:
 def test_many_affected_phrase_without_number_is_major() -> None:
     severity, reasons = _assess("全小区停水两天了")
     assert severity is Severity.MAJOR
-    assert reasons == ["涉及多户: 全小区"]
+    assert reasons == ["涉及多户: 全小区", "基本生活需求中断: 停水"]
 
 
 @pytest.mark.parametrize(("text", "amount"), [
@@ -133,3 +133,51 @@ def test_claimed_amount_cny(text: str, amount: float) -> None:
 
 def test_amount_in_renminbi_is_not_a_count_of_people() -> None:
     assert affected_count("押金2000人民币一直不退") == 0
+
+
+@pytest.mark.parametrize(("text", "amount"), [
+    ("被骗了两万元", 20000), ("两万五千元的损失", 25000), ("花了一千五百块", 1500),
+    ("损失2.5万元", 25000), ("一直没人管", 0),
+])
+def test_chinese_money_amounts(text: str, amount: float) -> None:
+    assert claimed_amount_cny(text) == amount
+
+
+@pytest.mark.parametrize(("text", "count"), [
+    ("一千二百户停水", 1200), ("十几户居民", 13), ("有一两个人", 2), ("第二次反映", 0),
+    ("3幢501业主", 0),
+])
+def test_chinese_counts(text: str, count: int) -> None:
+    assert affected_count(text) == count
+
+
+def test_two_and_a_half_myriad_yuan_is_major() -> None:
+    severity, reasons = _assess("装修公司卷走两万五千元")
+    assert severity is Severity.MAJOR and "涉及金额25000元(>=20000)" in reasons
+
+
+def test_people_trapped_in_a_lift_is_urgent() -> None:
+    severity, reasons = _assess("3号楼电梯困人已经二十分钟了")
+    assert severity is Severity.URGENT and reasons == ["人员被困: 电梯困人"]
+
+
+def test_injury_is_major() -> None:
+    severity, reasons = _assess("小区路面坑洼，我母亲昨晚摔倒受伤了")
+    assert severity is Severity.MAJOR and reasons == ["人身伤害: 受伤"]
+
+
+def test_utilities_cut_off_is_important() -> None:
+    severity, reasons = _assess("我家停水两天了也没有通知")
+    assert severity is Severity.IMPORTANT and reasons == ["基本生活需求中断: 停水"]
+
+
+@pytest.mark.parametrize(("details", "severity"), [
+    ({"customer_level": "VIP"}, Severity.IMPORTANT), ({"level": "金卡"}, Severity.IMPORTANT),
+    ({"customer_level": "普通"}, Severity.GENERAL), ({}, Severity.GENERAL), (None, Severity.GENERAL),
+])
+def test_vip_customer_level_from_the_channel(details: dict[str, str] | None,
+                                             severity: Severity) -> None:
+    got, reasons = assess_severity("宽带网速很慢", Channel.HOTLINE, WORDS, details)
+    assert got is severity
+    assert reasons == ([f"重要客户: 客户等级{next(iter(details.values()))}"] if details and
+                       severity is Severity.IMPORTANT else [])

