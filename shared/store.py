@@ -67,6 +67,8 @@ INDEXES: tuple[tuple[str, tuple[tuple[str, int], ...], bool], ...] = (
     ("sla_timers", (("fire_at", ASCENDING),), False),
     ("sla_timers", (("due_at", ASCENDING),), False),
     ("sla_timer_log", (("ticket_no", ASCENDING),), False),
+    ("duplicate_signatures", (("region_at", ASCENDING),), False),
+    ("duplicate_signatures", (("cluster_at", ASCENDING),), False),
     ("labels", (("at", ASCENDING),), False),  # classifier training labels: the time window
 )
 

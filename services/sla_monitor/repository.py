@@ -19,11 +19,12 @@ from pymongo import DeleteOne, ReplaceOne
 
 from services.sla_monitor.domain import StepTimer
 from shared.contracts import WorkOrder
-from shared.store import Store, StoreUnavailable, VersionConflict
+from shared.store import Store, VersionConflict
 
 __all__ = ["SlaTimerRepository"]
 
 COLLECTION = "sla_timers"
+_STEPS_CAP = 64  # an order has one timer per running step (seven steps at most)
 
 
 class SlaTimerRepository:
@@ -48,10 +49,7 @@ class SlaTimerRepository:
     # --- timers ----------------------------------------------------------------------
     async def timers_of(self, ticket_no: str) -> dict[str, StepTimer]:
         """The order's timers by step (equality on the indexed `ticket_no`)."""
-        try:
-            docs = await self._coll().find({"ticket_no": ticket_no}).to_list(None)
-        except Exception as exc:
-            raise StoreUnavailable(str(exc)) from exc
+        docs = await self._store.find(COLLECTION, {"ticket_no": ticket_no}, limit=_STEPS_CAP)
         return {d["step"]: StepTimer.from_doc(d) for d in docs}
 
     async def write(self, timers: list[StepTimer], deletes: list[str]) -> None:
@@ -60,30 +58,20 @@ class SlaTimerRepository:
         ops += [DeleteOne({"_id": i}) for i in deletes]
         if not ops:
             return
-        try:
+        async with self._store.op():
             await self._coll().bulk_write(ops, ordered=False)
-        except Exception as exc:
-            raise StoreUnavailable(str(exc)) from exc
 
     async def due(self, now: datetime, limit: int) -> list[dict[str, Any]]:
         """Up to `limit` timers due at `now` (and ones whose lease expired), in random order.
 
         The earliest timers are read by walking the `fire_at` index in order with a limit
-        (on nx-27017 the shape measured not to scan: docs/sla.md); a timer whose ladder is
+        (a range on one indexed field with sort and limit); a timer whose ladder is
         done is deleted, so the head of the index is what is due next. The window is four
         claim batches wide, so timers other replicas hold do not hide the due ones; the
         shuffle makes replicas mostly try different ones first.
         """
-        head: list[dict[str, Any]] = []
-        try:  # stop at the first timer not due yet: the rest of the window is later still
-            cursor = self._coll().find({}).sort("fire_at", 1).limit(limit * 4).batch_size(limit)
-            async for d in cursor:
-                if d["fire_at"] > now:
-                    break
-                head.append(d)
-            await cursor.close()
-        except Exception as exc:
-            raise StoreUnavailable(str(exc)) from exc
+        head = await self._store.find(COLLECTION, {"fire_at": {"$lte": now}},
+                                      sort=[("fire_at", 1)], limit=limit * 4)
         candidates = [d for d in head if d["state"] == "pending" or (
             d["state"] == "claimed" and d.get("lease_until") and d["lease_until"] <= now)]
         random.shuffle(candidates)
@@ -110,17 +98,12 @@ class SlaTimerRepository:
         if timer.fire_at is not None:
             return await self._store.replace_by_id(COLLECTION, timer.to_doc(),
                                                    condition=condition) is not None
-        try:
+        async with self._store.op():
             res = await self._coll().delete_one({"_id": timer.id} | condition)
-        except Exception as exc:
-            raise StoreUnavailable(str(exc)) from exc
         return bool(res.deleted_count)
 
     async def upcoming(self, now: datetime, horizon: timedelta, cap: int) -> list[dict[str, Any]]:
         """Deadlines due within `horizon`, earliest first, at most `cap` (the `due_at` index)."""
-        try:
-            return await self._coll().find(
-                {"due_at": {"$gt": now, "$lte": now + horizon}},
-                {"step": 1, "due_at": 1}).sort("due_at", 1).limit(cap).to_list(cap)
-        except Exception as exc:
-            raise StoreUnavailable(str(exc)) from exc
+        return await self._store.find(
+            COLLECTION, {"due_at": {"$gt": now, "$lte": now + horizon}},
+            sort=[("due_at", 1)], limit=cap, projection={"step": 1, "due_at": 1})

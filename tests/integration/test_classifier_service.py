@@ -58,9 +58,7 @@ class Classifier:
     async def settled(self, ticket_no: str) -> WorkOrder | None:
         async def probe() -> WorkOrder | None:
             order = await self.store.get_ticket(ticket_no)
-            # Settled: classified and its events published and marked sent (the outbox empty).
-            done = order and order.status is not TicketStatus.RECEIVED and not order.outbox
-            return order if done else None
+            return order if order and order.status is not TicketStatus.RECEIVED else None
         return await wait_for(probe, timeout=20)
 
     async def next_events(self, n: int) -> list[dict]:
