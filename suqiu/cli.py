@@ -19,11 +19,14 @@ RUN_DIR = Path(os.environ.get("SUQIU_RUN_DIR", ".run"))
 app.add_typer(dlq_app, name="dlq")
 
 
+RUNNABLE = (*SERVICES, "console")  # the web console consumes events but owns no pipeline step
+
+
 @app.command()
-def run(service: Annotated[str, typer.Argument(help=" | ".join(SERVICES))]) -> None:
+def run(service: Annotated[str, typer.Argument(help=" | ".join(RUNNABLE))]) -> None:
     """Run one service in the foreground until SIGTERM."""
-    if service not in SERVICES:
-        raise typer.BadParameter(f"unknown service {service!r}; one of {', '.join(SERVICES)}")
+    if service not in RUNNABLE:
+        raise typer.BadParameter(f"unknown service {service!r}; one of {', '.join(RUNNABLE)}")
     from shared.logging import configure_logging
     from shared.settings import CommonSettings
 
@@ -46,7 +49,8 @@ def up(
         raise typer.BadParameter(f"{state} exists: run `suqiu down` (make down) first")
     counts = {k: int(v) for k, v in (r.split("=", 1) for r in replicas or [])}
     info = Stack(RUN_DIR, namespace=os.environ.get("SUQIU_NAMESPACE", "suqiu"),
-                 mongo_db=os.environ.get("SUQIU_MONGO_DB", "suqiu"), replicas=counts).start()
+                 mongo_db=os.environ.get("SUQIU_MONGO_DB", "suqiu"), replicas=counts,
+                 console=True).start()
     info.save(state)
     typer.echo(f"AMQP_URL={info.amqp_url}")
     typer.echo(f"MONGO_URL={info.mongo_url}")
@@ -54,6 +58,9 @@ def up(
     for p in info.processes:
         port = f" http://127.0.0.1:{p.port}" if p.port else ""
         typer.echo(f"{p.name:<14} pid {p.pid:<7}{port}  log {p.log}")
+    from suqiu.console_demo import announce
+
+    announce(info)
 
 
 @app.command()
@@ -144,7 +151,10 @@ def sms_sandbox(port: Annotated[int, typer.Option()],
     serve(port, outbox)
 
 
+from suqiu.console_demo import register as _register_console_commands  # noqa: E402
 from suqiu.ml_cli import register as _register_model_commands  # noqa: E402
+
+_register_console_commands(app, RUN_DIR)
 
 _register_model_commands(app)
 
