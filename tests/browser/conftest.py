@@ -15,7 +15,9 @@ from typing import Any
 import aio_pika
 import httpx
 import pytest
+import yaml
 
+from shared.settings import REPO_ROOT
 from suqiu.channel_client import ChannelPublisher, wait_for_tickets
 from suqiu.console_demo import ensure_demo_accounts
 from suqiu.console_stack import load_secrets
@@ -25,6 +27,7 @@ from tests.e2e.helpers import running_stack
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
+SHORT_RESOLUTION_HOURS = 0.01  # 36 s: at-risk after 18 s, overdue after 36 s
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "console"
 
 
@@ -60,12 +63,24 @@ def stack_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def stack(stack_dir: Path, amqp_url: str, mongo_url: str) -> Iterator[StackInfo]:
     if not (CHROMIUM and CHROMEDRIVER):
         pytest.skip("chromium and chromedriver are not installed (make test installs them on Debian)")
-    with running_stack(stack_dir, amqp_url, mongo_url, "w", console=True) as info:
+    with running_stack(stack_dir, amqp_url, mongo_url, "w", console=True,
+                       extra_env={"SUQIU_CATALOGUE_PATH": str(_short_sla_catalogue(stack_dir))}) as info:
         asyncio.run(ensure_demo_accounts(info.mongo_url, info.mongo_db))
         try:
             yield info
         finally:
             asyncio.run(_delete_console_queue(amqp_url, info.namespace))
+
+
+def _short_sla_catalogue(run_dir: Path) -> Path:
+    """The shipped catalogue with resolution limits of about a minute, so the orders become
+    at-risk and overdue while the tests run (the SLA monitor's own policies stay as shipped)."""
+    data = yaml.safe_load((REPO_ROOT / "deploy/config/catalogue.yaml").read_text(encoding="utf-8"))
+    for limits in data["sla"].values():
+        limits.update(sign_for_hours=0.01, resolution_hours=SHORT_RESOLUTION_HOURS, warn_ratio=0.5)
+    path = run_dir / "catalogue.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
 
 
 async def _delete_console_queue(amqp_url: str, namespace: str) -> None:

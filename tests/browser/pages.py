@@ -72,14 +72,23 @@ class Console:
         form.find_element(By.ID, f"do-{action}").click()
         self.wait(ec.staleness_of(form))
 
-    def wait_listed(self, path: str, ticket_no: str, present: bool = True) -> None:
+    def wait_listed(self, path: str, ticket_no: str, present: bool = True,
+                    timeout: float = WAIT) -> None:
         """Reload `path` until the ticket is (or is no longer) listed: the console's lists follow
         the events, so a row appears a moment after the order changed."""
         def listed(_: Any) -> bool:
             self.go(path)
             self.wait(ec.presence_of_element_located((By.ID, "who")))
             return (ticket_no in self.rows()) == present
-        WebDriverWait(self.d, WAIT, poll_frequency=0.5).until(listed)
+        try:
+            WebDriverWait(self.d, timeout, poll_frequency=0.5).until(listed)
+        except TimeoutException:
+            raise AssertionError(f"{ticket_no} {'never' if present else 'still'} listed on {path}:\n"
+                                 + str(self.d.find_element(By.TAG_NAME, "body").text)[:1500]) from None
+
+    def row_class(self, ticket_no: str) -> str:
+        row = self.d.find_element(By.CSS_SELECTOR, f"tr[data-ticket='{ticket_no}']")
+        return str(row.get_attribute("class"))
 
     def rows(self) -> list[str]:
         return [str(e.get_attribute("data-ticket"))

@@ -269,3 +269,23 @@ def test_admin_edits_answers_and_handlers_insert_them(ui: Console, api: Api, ord
     assert "已安排专人跟进" in str(ui.d.find_element(By.ID, "reply-summary").get_attribute("value"))
     ui.act("reply")  # the inserted answer is the reply
     ui.wait_text("status", "已回单")
+
+
+def test_overdue_orders_turn_red_for_the_department_and_the_supervisor(
+        ui: Console, api: Api, orders: dict[str, Any], stack: StackInfo) -> None:
+    """Last in the module: by now the shortened deadlines of the first orders have passed."""
+    ticket, dept = _take(api, orders)
+    due = datetime.fromisoformat(api.view(ticket)["resolution_due"])
+    if due - datetime.now(UTC) > timedelta(minutes=5):
+        pytest.skip("the stack's deadlines are not shortened (catalogue sla section unused)")
+    ui.sign_in("duban")
+    ui.wait_listed("/supervise", ticket, timeout=150)  # listed once at-risk, red once overdue
+    ui.wait(lambda d: (ui.go("/supervise"), "breach" in ui.row_class(ticket))[1], timeout=150)
+    section = ui.d.find_element(By.CSS_SELECTOR, f".supervise-dept[data-department='{dept}']")
+    assert int(section.find_element(By.CLASS_NAME, "breach-count").text) >= 1
+    ui.shot("supervise-overdue")
+    ui.sign_in(_department_user(stack, dept))
+    ui.wait_listed("/inbox", ticket)
+    assert "breach" in ui.row_class(ticket)
+    assert "已超时" in ui.d.find_element(By.CSS_SELECTOR, f"tr[data-ticket='{ticket}'] .countdown").text
+    ui.shot("inbox-overdue")
