@@ -77,7 +77,8 @@ def order_routes(web: Web, svc: ConsoleService) -> list[Route]:
                               status_code=409 if code == "version_conflict" else 422)
         request.session["flash"] = f"已{ACTION_LABELS[action]}：工单 {tn}"
         back = form.get("next") or f"/orders/{tn}"
-        return RedirectResponse(back if back.startswith("/") else f"/orders/{tn}", status_code=303)
+        local = back.startswith("/") and not back.startswith("//") and "\\" not in back
+        return RedirectResponse(back if local else f"/orders/{tn}", status_code=303)
 
     return [
         Route("/orders/{ticket_no}", guard(web, None, detail), methods=["GET"]),
