@@ -7,6 +7,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from selenium.webdriver.common.by import By
@@ -138,6 +139,9 @@ def test_stale_form_gets_a_clear_message_and_the_fresh_order(ui: Console, api: A
     assert int(ui.text("version")) > before
     assert api.view(ticket)["status"] == "signed"  # the stale return was not applied
     ui.shot("stale-version")
+    ui.act("return", reason="不属于本单位职责")  # the fresh form goes through
+    ui.wait_text("flash", "已退单")
+    assert api.view(ticket)["lead"] != dept
 
 
 def test_csrf_token_is_required_on_every_form(ui: Console, api: Api, orders: dict[str, Any],
@@ -156,8 +160,13 @@ def test_supervisor_unmasks_with_audit_approves_extension_and_urges(
         ui: Console, api: Api, orders: dict[str, Any], stack: StackInfo) -> None:
     ticket, dept = _take(api, orders)
     api.act(dept, ticket, action="sign")
-    new_due = (datetime.now(UTC) + timedelta(days=30)).isoformat()
-    api.act(dept, ticket, action="request_extension", reason="需多部门联合执法", new_due=new_due)
+    ui.sign_in(_department_user(stack, dept))  # 延期 requested on the order page
+    ui.order(ticket)
+    new_due = (datetime.now(UTC) + timedelta(days=30)).astimezone(ZoneInfo("Asia/Shanghai"))
+    ui.d.execute_script("document.getElementById('new-due').value = arguments[0]",
+                        new_due.strftime("%Y-%m-%dT%H:%M"))
+    ui.act("request_extension", reason="需多部门联合执法")
+    ui.wait_text("status", "延期申请中")
     ui.sign_in("duban")
     ui.wait_listed("/supervise", ticket)
     ui.shot("supervise")
