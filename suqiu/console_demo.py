@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import os
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -70,8 +71,12 @@ def announce(info: Any) -> None:
     ports = info.ports("console")
     if not ports:
         return
-    asyncio.run(ensure_demo_accounts(info.mongo_url, info.mongo_db))
     typer.echo(f"\nconsole        http://127.0.0.1:{ports[0]}/   (demo data: suqiu console-demo)")
+    if os.environ.get("MONGO_URL"):  # someone's own store: no well-known passwords in it
+        typer.echo("demo accounts not created (MONGO_URL is set); add accounts with "
+                   "`suqiu console-user <name> --role ...`")
+        return
+    asyncio.run(ensure_demo_accounts(info.mongo_url, info.mongo_db))
     typer.echo(f"demo sign-ins (password {DEMO_PASSWORD}):")
     from services.console.domain.roles import ROLE_LABELS
 

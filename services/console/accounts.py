@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 
@@ -32,6 +33,8 @@ class Accounts:
 
     async def create(self, username: str, password: str, name: str, role: str,
                      department: str | None = None) -> None:
+        if not re.fullmatch(r"[A-Za-z0-9_.-]{2,40}", username):
+            raise ValueError("user names are 2-40 letters, digits, '_', '.' or '-'")
         if role not in ROLES:
             raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
         if role == "department" and not department:

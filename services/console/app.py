@@ -18,6 +18,7 @@ from services.console.handlers.auth import auth_routes
 from services.console.handlers.calls import call_routes
 from services.console.handlers.lists import list_routes
 from services.console.handlers.orders import order_routes
+from services.console.handlers.users import user_routes
 from services.console.metrics import ConsoleMetrics
 from services.console.projector import Projector, register_projector
 from services.console.repository import ConsoleRepository
@@ -62,6 +63,7 @@ def create_runtime(common: CommonSettings | None = None,
             *list_routes(web, svc, settings.index_salt, settings.list_limit, categories),
             *call_routes(web, svc, settings.index_salt),
             *answer_routes(web, svc, categories),
+            *user_routes(web, repo, accounts),
             Mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static"))),
         ],
         middleware=[Middleware(SessionMiddleware, secret_key=secret,  # type: ignore[arg-type]

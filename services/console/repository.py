@@ -7,6 +7,7 @@ never written here: changes go through the dispatcher's command API.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -42,6 +43,13 @@ class ConsoleRepository:
             await self._db[USERS].replace_one({"_id": doc["_id"]}, doc, upsert=True)
         except PyMongoError as exc:
             raise StoreUnavailable(str(exc)) from exc
+
+    async def users(self, limit: int = 500) -> list[dict[str, Any]]:
+        """Accounts by user name (an `_id` range), without their password hashes."""
+        now = time.time()
+        docs = await self._find(USERS, {"_id": {"$gte": ""}}, ("_id", ASCENDING), limit)
+        return [{k: v for k, v in d.items() if k != "hash"}
+                | {"locked": float(d.get("locked_until") or 0) > now} for d in docs]
 
     async def record_failure(self, username: str, failed: int, locked_until: float) -> None:
         await self._store.update_by_id(USERS, username, {"$set": {

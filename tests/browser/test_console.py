@@ -51,6 +51,20 @@ def test_sign_in_is_refused_then_locked_out(ui: Console, stack: StackInfo) -> No
     ui.sign_in(user, expect_ok=False)  # the right password while locked: still refused
     assert "锁定" in ui.text("error")
     ui.shot("login-locked")
+    ui.sign_in("admin")  # an administrator unlocks it, and creates an account
+    ui.go("/admin/users")
+    row = ui.d.find_element(By.CSS_SELECTOR, f"tr[data-user='{user}']")
+    assert "已锁定" in row.text
+    row.find_element(By.TAG_NAME, "button").click()
+    ui.wait_text("flash", f"已解锁：{user}")
+    ui.fill("user-form", username="newhandler", name="新承办人", role="department",
+            department="transport_bureau", password="a-long-password")
+    ui.d.find_element(By.ID, "user-save").click()
+    ui.wait_text("flash", "已保存账号：newhandler")
+    ui.shot("admin-users")
+    ui.sign_in(user)
+    ui.sign_in("newhandler", "a-long-password")
+    assert "市交通运输局" in ui.text("who")
 
 
 def test_department_inbox_is_scoped_and_signs_and_replies(ui: Console, api: Api,
