@@ -23,8 +23,10 @@ SECRETS_FILE = "console-secrets.json"
 
 
 def console_env(run_dir: Path, env: dict[str, str]) -> dict[str, str]:
+    secret = {"SUQIU_CONSOLE_SESSION_SECRET": env.get("SUQIU_CONSOLE_SESSION_SECRET")
+              or secrets.token_urlsafe(48)}
     if env.get("SUQIU_CONSOLE_DISPATCHER_TOKENS") and env.get("SUQIU_DISPATCHER_CREDENTIALS"):
-        return {}
+        return secret
     catalogue = load_catalogue(Path(env.get("SUQIU_CATALOGUE_PATH") or CommonSettings().catalogue_path))
     ids = [d.id for d in catalogue.departments]
     centre = "hotline_centre" if "hotline_centre" in ids else ids[0]
@@ -35,9 +37,7 @@ def console_env(run_dir: Path, env: dict[str, str]) -> dict[str, str]:
         tokens[dept.id] = secrets.token_urlsafe(24)
         principals[tokens[dept.id]] = {"department": dept.id, "role": "department"}
     out = {"SUQIU_CONSOLE_DISPATCHER_TOKENS": json.dumps(tokens),
-           "SUQIU_DISPATCHER_CREDENTIALS": json.dumps(principals),
-           "SUQIU_CONSOLE_SESSION_SECRET": env.get("SUQIU_CONSOLE_SESSION_SECRET")
-           or secrets.token_urlsafe(48)}
+           "SUQIU_DISPATCHER_CREDENTIALS": json.dumps(principals), **secret}
     path = run_dir / SECRETS_FILE
     path.write_text(json.dumps({"tokens": tokens}), encoding="utf-8")
     os.chmod(path, 0o600)
