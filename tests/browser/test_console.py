@@ -193,6 +193,10 @@ def test_supervisor_unmasks_with_audit_approves_extension_and_urges(
     ui.act("urge", reason="请加快办理")
     ui.wait_text("flash", "督办催办")
     ui.wait_text("audit", "查看完整个人信息")  # the unmasked view is on record: who and when
+    target = "water_group" if dept != "water_group" else "gas_group"
+    ui.act("reassign", target=target, reason="督办改派")  # 改派
+    ui.wait_text("flash", "已改派")
+    assert api.view(ticket)["lead"] == target
 
     async def audit() -> list[dict[str, Any]]:
         client = mongo(stack.mongo_url)
@@ -204,7 +208,8 @@ def test_supervisor_unmasks_with_audit_approves_extension_and_urges(
 
     rows = asyncio.run(audit())
     assert any(r["action"] == "unmask" and r["user"] == "duban" for r in rows)
-    assert [h["action"] for h in api.view(ticket)["history"]][-2:] == ["approve_extension", "urge"]
+    actions = [h["action"] for h in api.view(ticket)["history"]]
+    assert actions.index("approve_extension") < actions.index("urge") < actions.index("reassign")
 
 
 def test_triage_dispatches_and_records_a_label(ui: Console, api: Api, orders: dict[str, Any],
@@ -239,16 +244,23 @@ def test_triage_dispatches_and_records_a_label(ui: Console, api: Api, orders: di
 
 
 def test_revisit_agent_closes_a_replied_order(ui: Console, api: Api, orders: dict[str, Any]) -> None:
-    ticket, dept = _take(api, orders)
-    api.act(dept, ticket, action="sign")
-    api.act(dept, ticket, action="reply", summary="已处理完毕", override=True, reason="统一答复")
+    (ticket, dept), (unhappy, other) = _take(api, orders), _take(api, orders)
+    for t, d in ((ticket, dept), (unhappy, other)):
+        api.act(d, t, action="sign")
+        api.act(d, t, action="reply", summary="已处理完毕", override=True, reason="统一答复")
     ui.sign_in("huifang")
     ui.wait_listed("/revisits", ticket)
+    ui.wait_listed("/revisits", unhappy)
     ui.shot("revisits")
     form = ui.fill(f"revisit-{ticket}", satisfaction="满意")
     form.find_element(By.CSS_SELECTOR, "button").click()
     ui.wait_text("flash", "已回访")
     assert api.view(ticket)["status"] == "closed"
+    form = ui.fill(f"revisit-{unhappy}", satisfaction="不满意")  # reopens it, as the lifecycle does
+    form.find_element(By.CSS_SELECTOR, "button").click()
+    ui.wait_text("flash", "已回访")
+    assert api.view(unhappy)["status"] == "dispatched"
+    assert unhappy not in ui.rows()
 
 
 def test_call_taker_sees_the_callers_orders_and_creates_one(ui: Console, api: Api,
