@@ -24,11 +24,12 @@ from services.console.projector import Projector, register_projector
 from services.console.repository import ConsoleRepository
 from services.console.service import ConsoleService
 from services.console.settings import ConsoleSettings
+from services.console.web import SecurityHeaders, Web
 from shared.catalogue import load_catalogue
 from shared.metrics import new_registry
 from shared.runtime import ServiceRuntime, build_broker
 from shared.settings import CommonSettings
-from shared.store import Store
+from shared.store import Store, StoreUnavailable
 from shared.topology import Topology
 
 __all__ = ["create_runtime"]
@@ -51,8 +52,6 @@ def create_runtime(common: CommonSettings | None = None,
     svc = ConsoleService(repo, projector, DispatcherGateway(settings.dispatcher_url, tokens),
                          IntakeGateway(broker, topology), metrics, common.timezone,
                          lambda: datetime.now(UTC))
-    from services.console.web import Web
-
     web = Web(common.timezone, {d.id: d.name for d in catalogue.departments}, metrics)
     categories = [c.name for c in catalogue.categories]
     accounts = Accounts(repo, settings.lockout_failures, settings.lockout_minutes * 60)
@@ -66,7 +65,9 @@ def create_runtime(common: CommonSettings | None = None,
             *user_routes(web, repo, accounts),
             Mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static"))),
         ],
-        middleware=[Middleware(SessionMiddleware, secret_key=secret,  # type: ignore[arg-type]
+        exception_handlers={StoreUnavailable: web.unavailable},
+        middleware=[Middleware(SecurityHeaders),
+                    Middleware(SessionMiddleware, secret_key=secret,
                                session_cookie="suqiu_console",
                                max_age=int(settings.session_hours * 3600),
                                same_site="strict", https_only=settings.cookie_secure)])

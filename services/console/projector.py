@@ -64,7 +64,7 @@ class Projector:
 def register_projector(broker: RabbitBroker, topology: Topology, projector: Projector) -> None:
     """The console's own queue on the events exchange (every event type)."""
     queue = RabbitQueue(f"{topology.namespace}.console.work", durable=True, routing_key="#",
-                        queue_type=QueueType.QUORUM,  # type: ignore[call-overload]
+                        queue_type=QueueType.QUORUM,
                         arguments={"x-delivery-limit": 20})
     exchange = RabbitExchange(topology.events_exchange, type=ExchangeType.TOPIC, durable=True)
 

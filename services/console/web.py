@@ -13,11 +13,12 @@ from zoneinfo import ZoneInfo
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.console.domain.roles import ACTION_LABELS, ROLE_LABELS, User
 from services.console.domain.views import STATUS_LABELS, parse_key_time
 
-__all__ = ["Web", "current_user", "guard"]
+__all__ = ["SecurityHeaders", "Web", "current_user", "guard"]
 
 Handler = Callable[[Request, User], Awaitable[Response]]
 TEMPLATES = Path(__file__).parent / "templates"
@@ -63,12 +64,43 @@ class Web:
             return "—"
         return moment.astimezone(self.tz).strftime("%Y-%m-%d %H:%M")
 
+    async def unavailable(self, request: Request, exc: Exception) -> Response:
+        return self.render(request, "error.html", 503, message="数据服务暂时不可用，请稍后重试")
+
     def render(self, request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
         user = current_user(request)
         flash = request.session.pop("flash", None)
         return self.templates.TemplateResponse(
             request, name, {"user": user, "csrf": csrf_token(request), "flash": flash, **context},
             status_code=status_code)
+
+
+_HEADERS = [
+    (b"content-security-policy",
+     b"default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"cache-control", b"no-store"),
+]
+
+
+class SecurityHeaders:
+    """Pages only from this origin, never framed, never cached (they hold personal data)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *_HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
 
 
 def guard(web: Web, roles: set[str] | None, handler: Handler, *, form: bool = False) -> Callable[

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
@@ -168,6 +169,9 @@ def test_csrf_token_is_required_on_every_form(ui: Console, api: Api, orders: dic
     form.find_element(By.ID, "do-sign").click()
     ui.wait_text("error-message", "CSRF")
     assert api.view(ticket)["status"] == "dispatched"
+    headers = httpx.get(f"{ui.base}/login", timeout=10).headers  # and pages are never framed
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert "samesite=strict" in headers["set-cookie"].lower() and "httponly" in headers["set-cookie"].lower()
 
 
 def test_supervisor_unmasks_with_audit_approves_extension_and_urges(

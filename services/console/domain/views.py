@@ -84,5 +84,6 @@ def person_view(order: WorkOrder, unmasked: bool) -> dict[str, Any]:
         "phone": c.phone if unmasked else mask_phone(c.phone),
         "email": c.email if unmasked else ("***" if c.email else None),
         "text": text if unmasked else scrub_text(text),
+        "analysis": order.analysis_text if unmasked else scrub_text(order.analysis_text),
         "masked": not unmasked,
     }
