@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.console.domain.roles import ACTION_LABELS, ROLE_LABELS, User
 from services.console.domain.views import STATUS_LABELS, parse_key_time
+from shared.privacy import scrub_text
 
 __all__ = ["SecurityHeaders", "Web", "current_user", "guard"]
 
@@ -56,6 +57,7 @@ class Web:
         env.globals.update(STATUS=STATUS_LABELS, ROLES=ROLE_LABELS, ACTIONS=ACTION_LABELS,
                            DEPTS=departments)
         env.filters["local"] = self.local
+        env.filters["scrub"] = scrub_text
         env.filters["dept"] = lambda d: departments.get(d, d) if d else "—"
 
     def local(self, value: datetime | str | None) -> str:
