@@ -54,12 +54,12 @@ class Api:
         return self.act(self.view(ticket_no)["lead"], ticket_no, **body)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def stack_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("console-stack")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def stack(stack_dir: Path, amqp_url: str, mongo_url: str) -> Iterator[StackInfo]:
     if not (CHROMIUM and CHROMEDRIVER):
         pytest.skip("chromium and chromedriver are not installed (make test installs them on Debian)")
@@ -92,12 +92,12 @@ async def _delete_console_queue(amqp_url: str, namespace: str) -> None:
         await conn.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def api(stack: StackInfo, stack_dir: Path) -> Api:
     return Api(stack, stack_dir)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def orders(stack: StackInfo) -> dict[str, dict[str, Any]]:
     """Hotline calls published as the channel does, waited for until dispatched: ticket -> doc."""
     run = uuid.uuid4().hex[:6]
@@ -115,7 +115,7 @@ def orders(stack: StackInfo) -> dict[str, dict[str, Any]]:
     return {doc["_id"]: doc for doc in found.values()}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def browser(stack: StackInfo) -> Iterator[Any]:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service

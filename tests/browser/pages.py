@@ -86,6 +86,18 @@ class Console:
             raise AssertionError(f"{ticket_no} {'never' if present else 'still'} listed on {path}:\n"
                                  + str(self.d.find_element(By.TAG_NAME, "body").text)[:1500]) from None
 
+    def wait_row_class(self, path: str, ticket_no: str, css_class: str, timeout: float = WAIT) -> None:
+        """Reload `path` until the ticket's row carries `css_class` (e.g. breach once overdue)."""
+        def marked(_: Any) -> bool:
+            self.go(path)
+            self.wait(ec.presence_of_element_located((By.ID, "who")))
+            rows = self.d.find_elements(By.CSS_SELECTOR, f"tr[data-ticket='{ticket_no}']")
+            return bool(rows) and css_class in str(rows[0].get_attribute("class")).split()
+        try:
+            WebDriverWait(self.d, timeout, poll_frequency=0.5).until(marked)
+        except TimeoutException:
+            raise AssertionError(f"{ticket_no} not marked {css_class} on {path}") from None
+
     def row_class(self, ticket_no: str) -> str:
         row = self.d.find_element(By.CSS_SELECTOR, f"tr[data-ticket='{ticket_no}']")
         return str(row.get_attribute("class"))
