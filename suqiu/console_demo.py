@@ -107,7 +107,7 @@ class DemoDriver:
 PLAN: tuple[tuple[str, ...], ...] = (
     (), ("sign",), ("sign", "start"), ("sign", "suspend"), ("sign", "request_extension"),
     ("sign", "reply"), ("sign", "reply", "revisit"), ("return",), ("sign", "start", "urge"),
-    ("sign", "reply", "revisit_bad"), (), ("sign",),
+    ("sign", "reply", "revisit_bad"), ("triage",), ("sign",),
 )
 
 
@@ -132,10 +132,22 @@ def drive(driver: DemoDriver, ticket_no: str, steps: tuple[str, ...]) -> str:
                                              reason="问题仍未解决"),
             "return": lambda: driver.do(lead, ticket_no, "return", reason="不属于本单位职责"),
             "urge": lambda: driver.do("supervisor", ticket_no, "urge", reason="请加快办理"),
+            "triage": lambda: _return_to_triage(driver, ticket_no),
         }[step]()
         if not ok:
             break
     return str(driver.get("supervisor", ticket_no)["status"])
+
+
+def _return_to_triage(driver: DemoDriver, ticket_no: str) -> bool:
+    """Every candidate department returns the order: it waits in the triage queue."""
+    for _ in range(8):
+        view = driver.get("supervisor", ticket_no)
+        if view["status"] != "dispatched" or not view.get("lead"):
+            break
+        if not driver.do(view["lead"], ticket_no, "return", reason="不属于本单位职责"):
+            return False
+    return True
 
 
 def run_console_demo(run_dir: Path, count: int, timeout: float) -> int:
