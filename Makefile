@@ -15,6 +15,7 @@ down:  ## stop what `make up` started
 	@if [ -x $(VENV)/suqiu ]; then $(VENV)/suqiu down; else echo "nothing to stop"; fi
 
 test: export SUQIU_NEED_PROMTOOL := 1
+test: export SUQIU_NEED_BROWSER := 1
 test: bootstrap  ## the whole test suite against real RabbitMQ and a real Mongo-protocol server
 	$(VENV)/python -m pytest
 

@@ -51,6 +51,23 @@ if [ "${SUQIU_NEED_PROMTOOL:-}" = 1 ] && command -v javac >/dev/null 2>&1 &&
     log "librabbitmq-client-java not installed: the Java publishing example will be skipped"
 fi
 
+# --- Chromium (only for `make test`, which sets SUQIU_NEED_BROWSER=1) -----------------------
+# tests/browser drive the console in Debian's headless chromium through its chromedriver; a CJK
+# font makes the screenshots readable.
+if [ "${SUQIU_NEED_BROWSER:-}" = 1 ] && ! { command -v chromium >/dev/null 2>&1 &&
+                                           command -v chromedriver >/dev/null 2>&1; }; then
+  if [ "$(id -u)" = 0 ] && [ -f /etc/debian_version ]; then
+    log "installing Debian's chromium, chromium-driver and a CJK font (browser tests)"
+    export DEBIAN_FRONTEND=noninteractive
+    pkgs="chromium chromium-driver fonts-wqy-microhei"
+    # shellcheck disable=SC2086
+    apt-get install -y -qq $pkgs >/dev/null 2>&1 ||
+      { apt-get update -qq && apt-get install -y -qq $pkgs >/dev/null; }
+  else
+    log "chromium/chromedriver are missing and this is not root on Debian: the browser tests will be skipped"
+  fi
+fi
+
 # --- RabbitMQ -----------------------------------------------------------------------------
 read -r AMQP_HOST AMQP_PORT < <(.venv/bin/python - "$AMQP_URL" <<'PY'
 import sys

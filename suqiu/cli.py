@@ -38,11 +38,14 @@ def _main(version: Annotated[bool, typer.Option(
     """suqiu (诉求): complaint and appeal pipeline."""
 
 
+RUNNABLE = (*SERVICES, "console")  # the web console consumes events but owns no pipeline step
+
+
 @app.command()
-def run(service: Annotated[str, typer.Argument(help=" | ".join(SERVICES))]) -> None:
+def run(service: Annotated[str, typer.Argument(help=" | ".join(RUNNABLE))]) -> None:
     """Run one service in the foreground until SIGTERM."""
-    if service not in SERVICES:
-        raise typer.BadParameter(f"unknown service {service!r}; one of {', '.join(SERVICES)}")
+    if service not in RUNNABLE:
+        raise typer.BadParameter(f"unknown service {service!r}; one of {', '.join(RUNNABLE)}")
     import importlib
 
     from shared.logging import configure_logging, get_logger
@@ -75,7 +78,8 @@ def up(
         raise typer.BadParameter(f"{state} exists: run `suqiu down` (make down) first")
     counts = _replica_counts(replicas)
     info = Stack(RUN_DIR, namespace=os.environ.get("SUQIU_NAMESPACE", "suqiu"),
-                 mongo_db=os.environ.get("SUQIU_MONGO_DB", "suqiu"), replicas=counts).start()
+                 mongo_db=os.environ.get("SUQIU_MONGO_DB", "suqiu"), replicas=counts,
+                 console=True).start()
     info.save(state)
     typer.echo(f"AMQP_URL={info.amqp_url}")
     typer.echo(f"MONGO_URL={info.mongo_url}")
@@ -83,6 +87,9 @@ def up(
     for p in info.processes:
         port = f" http://127.0.0.1:{p.port}" if p.port else ""
         typer.echo(f"{p.name:<14} pid {p.pid:<7}{port}  log {p.log}")
+    from suqiu.console_demo import announce
+
+    announce(info)
 
 
 def _replica_counts(replicas: list[str] | None) -> dict[str, int]:
@@ -196,7 +203,10 @@ def sms_sandbox(port: Annotated[int, typer.Option()],
     serve(port, outbox)
 
 
+from suqiu.console_demo import register as _register_console_commands  # noqa: E402
 from suqiu.ml_cli import register as _register_model_commands  # noqa: E402
+
+_register_console_commands(app, RUN_DIR)
 
 _register_model_commands(app)
 

@@ -31,6 +31,7 @@ SERVICE_PORT_ENV = {
     "dispatcher": "SUQIU_DISPATCHER_HTTP_PORT",
     "sla_monitor": "SUQIU_SLA_HTTP_PORT",
     "notifier": "SUQIU_NOTIFIER_HTTP_PORT",
+    "console": "SUQIU_CONSOLE_HTTP_PORT",
 }
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 
@@ -120,6 +121,7 @@ class Stack:
         replicas: dict[str, int] | None = None,
         extra_env: dict[str, str] | None = None,
         sms_sandbox: bool = True,
+        console: bool = False,
     ) -> None:
         self.run_dir = run_dir
         self.amqp_url = amqp_url or os.environ.get("AMQP_URL") or DEFAULT_AMQP_URL
@@ -129,6 +131,7 @@ class Stack:
         self.replicas = {s: 1 for s in SERVICES} | (replicas or {})
         self.extra_env = extra_env or {}
         self.sms_sandbox = sms_sandbox
+        self.console = console
         self._procs: list[tuple[ProcessInfo, subprocess.Popen[bytes]]] = []
         self.info: StackInfo | None = None
 
@@ -166,9 +169,15 @@ class Stack:
         } | self.extra_env
         if sms_url:
             env["SUQIU_NOTIFIER_SMS_URL"] = sms_url
-        for service in SERVICES:
+        if self.console:  # the web console acts through the dispatcher with these credentials
+            from suqiu.console_stack import console_env
+
+            env |= console_env(self.run_dir, env)
+        for service in (*SERVICES, "console") if self.console else SERVICES:
             for i in range(self.replicas.get(service, 1)):
                 port = free_port()
+                if service == "dispatcher" and i == 0:
+                    env.setdefault("SUQIU_CONSOLE_DISPATCHER_URL", f"http://127.0.0.1:{port}")
                 self._spawn(f"{service}#{i + 1}",
                             [sys.executable, "-m", "suqiu.cli", "run", service],
                             env | {SERVICE_PORT_ENV[service]: str(port)}, port)

@@ -1,0 +1,1 @@
+"""The web console (工作台): the people who work the orders, in a browser."""

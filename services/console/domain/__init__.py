@@ -1,0 +1,1 @@
+"""Pure console logic: roles, the read-model keys, views. No I/O, no clock."""

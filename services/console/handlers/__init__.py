@@ -1,0 +1,1 @@
+"""HTTP handlers of the console: thin, they parse the form and render a template."""

@@ -1,0 +1,76 @@
+"""The console's read model and accounts against a real Mongo-protocol server: keys written
+and removed as an order moves, lists as `_id` range queries, lock-out after failures."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from services.console.accounts import Accounts
+from services.console.metrics import ConsoleMetrics
+from services.console.projector import Projector
+from services.console.repository import ConsoleRepository
+from shared.contracts import TicketStatus
+from shared.store import Store
+from tests.factories import make_order
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def repo(mongo_url: str, namespace: str) -> AsyncIterator[ConsoleRepository]:
+    store = Store(mongo_url, namespace)
+    await store.ensure_indexes()
+    try:
+        yield ConsoleRepository(store)
+    finally:
+        await store.db.client.drop_database(namespace)
+        await store.close()
+
+
+async def test_lists_follow_the_order(repo: ConsoleRepository, mongo_url: str, namespace: str) -> None:
+    store = Store(mongo_url, namespace)  # the pipeline's side: it writes the orders
+    projector = Projector(repo, "salt", ConsoleMetrics(CollectorRegistry()))
+    a = make_order(TicketStatus.DISPATCHED, ticket_no="SQ-20261123-000001", intake_key="hotline:a",
+                   lifecycle={"lead": "construction_bureau"})
+    b = make_order(TicketStatus.DISPATCHED, ticket_no="SQ-20261123-000002", intake_key="hotline:b",
+                   lifecycle={"lead": "urban_management_bureau"})
+    for order in (a, b):
+        await store.insert_ticket(order)
+        await projector.project(order.ticket_no)
+        await projector.project(order.ticket_no)  # redelivery: nothing changes
+    inbox = await repo.scan("inbox|construction_bureau|")
+    assert [r["ticket_no"] for r in inbox] == [a.ticket_no]
+    assert inbox[0]["status"] == "dispatched" and "13800138000" not in str(inbox[0])
+    assert {r["ticket_no"] for r in await repo.scan("tok|施工|")} == {a.ticket_no, b.ticket_no}
+
+    closed = a.model_copy(update={"status": TicketStatus.CLOSED, "version": a.version + 1})
+    await store.save_ticket(closed, expected_version=a.version)
+    await projector.project(a.ticket_no)
+    assert await repo.scan("inbox|construction_bureau|") == []
+    assert [r["ticket_no"] for r in await repo.scan("status|closed|")] == [a.ticket_no]
+    keys = (await repo.keys_of(a.ticket_no) or {})["keys"]
+    assert not any(k.startswith("inbox|") for k in keys)
+
+    await projector.project_order(a)  # an older version arriving late is ignored
+    assert await repo.scan("inbox|construction_bureau|") == []
+    await store.close()
+
+
+async def test_lock_out_after_repeated_failures(repo: ConsoleRepository) -> None:
+    accounts = Accounts(repo, failures=3, lock_seconds=600)
+    await accounts.create("li.qiang", "correct-horse", "李强", "triage")
+    assert (await accounts.sign_in("li.qiang", "correct-horse")).user is not None
+    assert (await accounts.sign_in("nobody", "x")).error == "用户名或密码错误"
+    for _ in range(3):
+        result = await accounts.sign_in("li.qiang", "wrong")
+    assert result.user is None and "锁定" in (result.error or "")
+    assert (await accounts.sign_in("li.qiang", "correct-horse")).user is None
+    doc = await repo.user("li.qiang")
+    assert doc is not None and doc["hash"].startswith("$argon2id$") and "correct" not in doc["hash"]
+    await repo.clear_failures("li.qiang")
+    assert (await accounts.sign_in("li.qiang", "correct-horse")).user is not None
+    with pytest.raises(ValueError):
+        await accounts.create("x y", "long-enough", "x", "triage")
