@@ -11,16 +11,14 @@ import asyncio
 import json
 import time
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import aio_pika
 from pymongo import AsyncMongoClient
 
+from shared.keys import key_range
 from shared.topology import Topology
-
-_SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 __all__ = ["ChannelPublisher", "wait_for_tickets"]
 
@@ -87,12 +85,11 @@ class ChannelPublisher:
 async def wait_for_tickets(mongo_url: str, db: str, intake_keys: list[str], *,
                            status: str = "dispatched", timeout: float = 120.0,
                            poll: float = 0.5, since: datetime | None = None,
-                           ticket_prefix: str = "SQ") -> dict[str, dict[str, Any]]:
+                           ) -> dict[str, dict[str, Any]]:
     """Poll the store until every intake key has a ticket in `status` (or time runs out).
 
     With `since` (no ticket of interest was received earlier) each poll is an index walk
-    (the ticket numbers from the day before, sorted, limited, a few fields) and only newly
-    finished orders are
+    (`received_key` range, sorted, limited, a few fields) and only newly finished orders are
     read whole, by `_id`: the benchmark polls this way, so its polling does not scan a store
     that holds years of orders while it measures.
     """
@@ -107,14 +104,9 @@ async def wait_for_tickets(mongo_url: str, db: str, intake_keys: list[str], *,
                 break
             if since is not None:
                 coll = client[db]["tickets"]
-                # Ticket numbers carry intake's day (Asia/Shanghai): a string range on `_id`
-                # from the day before `since` (nx-27017 walks datetime ranges slowly).
-                day = (since - timedelta(days=1)).astimezone(_SHANGHAI)
                 rows = await coll.find(
-                    {"_id": {"$gte": f"{ticket_prefix}-{day:%Y%m%d}",
-                             "$lt": f"{ticket_prefix}-99999999"}},
-                    {"intake_key": 1, "status": 1},
-                ).sort("_id", 1).limit(len(intake_keys) * 2 + 10_000).to_list(None)
+                    {"received_key": key_range("at", since)}, {"intake_key": 1, "status": 1},
+                ).sort("received_key", 1).limit(len(intake_keys) * 2 + 10_000).to_list(None)
                 done = [r["_id"] for r in rows if r.get("status") == status
                         and r.get("intake_key") in wanted and r["intake_key"] not in found]
                 for i in range(0, len(done), 500):

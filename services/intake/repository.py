@@ -10,9 +10,8 @@ every stage reads and rewrites stays small, and no downstream service loads the 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from pymongo import DESCENDING
 
@@ -26,7 +25,6 @@ __all__ = ["PAYLOADS", "IntakeRepository", "Prior"]
 
 PAYLOADS = "intake_payloads"
 _CANDIDATES = 20
-_LATE_DAYS = 7  # how long after its receipt an order may reach intake (Open311 date ranges)
 _PERSON_FIELDS = {"_id": 1, "intake_key": 1, "analysis_text": 1, "received_at": 1, "status": 1}
 
 
@@ -43,8 +41,6 @@ class Prior:
 class IntakeRepository:
     def __init__(self, store: Store, ticket_prefix: str, tz: str, ticket_block: int = 1) -> None:
         self._store = store
-        self._prefix = ticket_prefix
-        self._tz = ZoneInfo(tz)
         self._numbers = TicketNumbers(store, ticket_prefix, tz, ticket_block)
 
     async def prior(self, intake_key: str, person_key: str | None,
@@ -123,22 +119,11 @@ class IntakeRepository:
                 for d in docs if d.get("intake_key") != exclude_intake_key]
 
     async def tickets_between(self, start: datetime, end: datetime, limit: int) -> list[WorkOrder]:
-        """Orders received between `start` and `end`, newest ticket numbers first (bounded).
-
-        A string range on `_id`: a ticket number carries intake's day, which is the day the
-        order was received or up to `_LATE_DAYS` later (a letter scanned days after it came),
-        so the ticket days from `start`'s to `end`'s + that slack hold every candidate; the
-        received times are then checked here. (nx-27017 walks a datetime range slowly: seconds
-        at 200,000 orders, though `explain` names the index.)
-        """
-        first = start.astimezone(self._tz).date()
-        last = (end + timedelta(days=_LATE_DAYS)).astimezone(self._tz).date()
-        docs = await self._store.find(
-            "tickets", {"_id": {"$gte": f"{self._prefix}-{first:%Y%m%d}",
-                                "$lte": f"{self._prefix}-{last:%Y%m%d}-~"}},
-            sort=[("_id", DESCENDING)], limit=limit * 2)
-        return [WorkOrder.from_document(d) for d in docs
-                if start <= d["received_at"] <= end][:limit]
+        """Orders received between `start` and `end`, newest first (a range on the string
+        key `received_key`: nx-27017 walks a datetime range slowly, seconds at 200,000)."""
+        docs = await self._store.find("tickets", {"received_key": key_range("at", start, end)},
+                                      sort=[("received_key", DESCENDING)], limit=limit)
+        return [WorkOrder.from_document(d) for d in docs]
 
     async def archive_rejection(self, record: dict[str, Any]) -> None:
         """Bad input that never reached the queue (HTTP): kept like the consumer's rejections."""

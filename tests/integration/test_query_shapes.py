@@ -124,9 +124,9 @@ def _problem(shape: dict[str, Any], plan: list[str],
     if op in ("findAndModify", "update", "delete"):
         return None if flt.get("_id") in ("eq", "in") else \
             "a write not addressed by _id (nx-27017 scans; look the _id up first)"
-    fields = [f for f in flt if f != "_id"]
     if flt.get("_id") in ("eq", "in"):
         return None
+    fields = list(flt)
     if len(fields) != 1 or fields[0].startswith("$"):
         return f"a lookup on {fields or 'nothing'}: use one precomputed key field"
     if not shape["limit"]:
@@ -180,6 +180,8 @@ def test_the_shape_rules_catch_scans() -> None:
 
     ok = ["SEARCH t USING INDEX idx_t_k (<expr>>? AND <expr><?)"]
     assert _problem(find({"_id": "eq"}), ["SEARCH t USING INDEX idx_t_id (_id=?)"]) is None
+    assert _problem(find({"_id": "range"}, sort=[["_id", -1]]),
+                    ["SEARCH t USING INDEX idx_t_id (_id>? AND _id<?)"]) is None
     assert _problem(find({"k": "range"}, sort=[["k", -1]]), ok) is None
     assert _problem(find({"b": "eq", "c": "range"}), ["SCAN t"])  # compound
     assert _problem(find({"k": "eq"}, limit=False), ok)  # unbounded
