@@ -117,6 +117,7 @@ def _batch(start: int, count: int, now: datetime, templates: list[tuple[dict[str
         t.update(_id=ticket_no, intake_key=intake_key, channel_message_id=str(i),
                  received_at=received, created_at=received, updated_at=received,
                  status=status, person_key=person, person_at=at_key(person, received),
+                 received_key=at_key("at", received),
                  promised_by=received + timedelta(hours=24), version=4 if closed else 3,
                  history=[dict(h, at=received) for h in doc["history"]])
         out["tickets"].append(t)

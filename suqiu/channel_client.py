@@ -17,6 +17,7 @@ from typing import Any
 import aio_pika
 from pymongo import AsyncMongoClient
 
+from shared.keys import key_range
 from shared.topology import Topology
 
 __all__ = ["ChannelPublisher", "wait_for_tickets"]
@@ -88,7 +89,7 @@ async def wait_for_tickets(mongo_url: str, db: str, intake_keys: list[str], *,
     """Poll the store until every intake key has a ticket in `status` (or time runs out).
 
     With `since` (no ticket of interest was received earlier) each poll is an index walk
-    (`received_at` range, sorted, limited, a few fields) and only newly finished orders are
+    (`received_key` range, sorted, limited, a few fields) and only newly finished orders are
     read whole, by `_id`: the benchmark polls this way, so its polling does not scan a store
     that holds years of orders while it measures.
     """
@@ -104,8 +105,8 @@ async def wait_for_tickets(mongo_url: str, db: str, intake_keys: list[str], *,
             if since is not None:
                 coll = client[db]["tickets"]
                 rows = await coll.find(
-                    {"received_at": {"$gte": since}}, {"intake_key": 1, "status": 1}
-                ).sort("received_at", 1).limit(len(intake_keys) * 2 + 10_000).to_list(None)
+                    {"received_key": key_range("at", since)}, {"intake_key": 1, "status": 1},
+                ).sort("received_key", 1).limit(len(intake_keys) * 2 + 10_000).to_list(None)
                 done = [r["_id"] for r in rows if r.get("status") == status
                         and r.get("intake_key") in wanted and r["intake_key"] not in found]
                 for i in range(0, len(done), 500):

@@ -1,6 +1,6 @@
 """`suqiu store-backfill`: add the precomputed key fields to documents written before them.
 
-The services query `tickets.person_at`, `notifications.due_key` and
+The services query `tickets.received_key` / `person_at`, `notifications.due_key` and
 `duplicate_signatures.region_at` / `cluster_at` (shared/keys.py). Documents stored by an
 older version lack them: a caller's earlier tickets would not be found for linking, and a
 notification held or retrying before the upgrade would never be released. Run this once
@@ -41,7 +41,12 @@ def _cluster_at(d: dict[str, Any]) -> str | None:
     return at_key(d["cluster_id"], d["at"]) if d.get("cluster_id") and d.get("at") else None
 
 
+def _received_key(d: dict[str, Any]) -> str | None:
+    return at_key("at", d["received_at"]) if d.get("received_at") else None
+
+
 FIELDS: tuple[tuple[str, str, _Key, dict[str, int]], ...] = (
+    ("tickets", "received_key", _received_key, {"received_at": 1, "received_key": 1}),
     ("tickets", "person_at", _person_at, {"person_key": 1, "received_at": 1, "person_at": 1}),
     ("notifications", "due_key", _due_key, {"state": 1, "due_at": 1, "due_key": 1}),
     ("duplicate_signatures", "region_at", _region_at, {"region_key": 1, "at": 1, "region_at": 1}),

@@ -230,7 +230,9 @@ class WorkOrder(_Doc):
         doc["_id"] = doc.pop("ticket_no")
         if doc.get("raw_payload") is None:
             doc.pop("raw_payload", None)
-        # The person's tickets by time, one indexed field (see shared/keys.py).
+        # Time ranges walk string keys (see shared/keys.py): the receipt time, and the
+        # person's tickets by time.
+        doc["received_key"] = at_key("at", self.received_at)
         if self.person_key:
             doc["person_at"] = at_key(self.person_key, self.received_at)
         return doc
@@ -241,4 +243,5 @@ class WorkOrder(_Doc):
         data = dict(doc)
         data["ticket_no"] = data.pop("_id")
         data.pop("person_at", None)
+        data.pop("received_key", None)
         return cls.model_validate(data)

@@ -29,7 +29,7 @@ async def test_backfill_sets_missing_keys_idempotently(mongo_url: str, namespace
         await store.insert("duplicate_signatures", {"_id": "SQ-1", "region_key": "r",
                                                     "cluster_id": "c", "at": T0})
         first = await backfill(mongo_url, namespace)
-        assert first == {"tickets.person_at": 601, "notifications.due_key": 1,
+        assert first == {"tickets.received_key": 1202, "tickets.person_at": 601, "notifications.due_key": 1,
                          "duplicate_signatures.region_at": 1,
                          "duplicate_signatures.cluster_at": 1}
         assert set((await backfill(mongo_url, namespace)).values()) == {0}
