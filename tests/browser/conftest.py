@@ -64,7 +64,7 @@ def stack(stack_dir: Path, amqp_url: str, mongo_url: str) -> Iterator[StackInfo]
     if not (CHROMIUM and CHROMEDRIVER):
         pytest.skip("chromium and chromedriver are not installed (make test installs them on Debian)")
     with running_stack(stack_dir, amqp_url, mongo_url, "w", console=True,
-                       extra_env={"SUQIU_CATALOGUE_PATH": str(_short_sla_catalogue(stack_dir))}) as info:
+                       extra_env={"SUQIU_SLA_POLICY_PATH": str(_short_sla_policy(stack_dir))}) as info:
         asyncio.run(ensure_demo_accounts(info.mongo_url, info.mongo_db))
         try:
             yield info
@@ -72,13 +72,18 @@ def stack(stack_dir: Path, amqp_url: str, mongo_url: str) -> Iterator[StackInfo]
             asyncio.run(_delete_console_queue(amqp_url, info.namespace))
 
 
-def _short_sla_catalogue(run_dir: Path) -> Path:
-    """The shipped catalogue with resolution limits of about a minute, so the orders become
-    at-risk and overdue while the tests run (the SLA monitor's own policies stay as shipped)."""
-    data = yaml.safe_load((REPO_ROOT / "deploy/config/catalogue.yaml").read_text(encoding="utf-8"))
-    for limits in data["sla"].values():
-        limits.update(sign_for_hours=0.01, resolution_hours=SHORT_RESOLUTION_HOURS, warn_ratio=0.5)
-    path = run_dir / "catalogue.yaml"
+def _short_sla_policy(run_dir: Path) -> Path:
+    """The shipped SLA policy (the one deadline truth, deploy/config/sla.yaml) with sign-for
+    and resolution limits of about a minute in calendar time, so the orders become at-risk and
+    overdue while the tests run."""
+    data = yaml.safe_load((REPO_ROOT / "deploy/config/sla.yaml").read_text(encoding="utf-8"))
+    data["warn_ratio"] = 0.5
+    for rules in data["profiles"].values():
+        for rule in rules:
+            steps = rule.setdefault("steps", {})
+            steps["sign_for"] = {"hours": 0.01, "basis": "calendar"}
+            steps["resolution"] = {"hours": SHORT_RESOLUTION_HOURS, "basis": "calendar"}
+    path = run_dir / "sla.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return path
 
