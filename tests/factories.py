@@ -22,6 +22,7 @@ from shared.contracts import (
     Region,
     Severity,
     SlaDeadlines,
+    StepDeadline,
     TicketStatus,
     WorkOrder,
 )
@@ -112,9 +113,13 @@ def make_order(status: TicketStatus = TicketStatus.RECEIVED, *,
         at = now + timedelta(minutes=2)
         dispatch = Dispatch(department=classification.department, department_name="测试部门",
                             dispatched_at=at)
-        sla = SlaDeadlines(policy=classification.severity.value,
-                           sign_for_due=at + timedelta(hours=4),
-                           resolution_due=at + timedelta(hours=168))
+        sla = SlaDeadlines(policy_version="test", rule=classification.severity.value,
+                           severity=classification.severity.value, steps={
+                               "sign_for": StepDeadline(started_at=at, due_at=at + timedelta(hours=4),
+                                                        warn_at=at + timedelta(hours=3.6)),
+                               "resolution": StepDeadline(
+                                   started_at=at, due_at=at + timedelta(hours=168),
+                                   warn_at=at + timedelta(hours=151.2))})
         history.append(HistoryEntry(at=at, actor="dispatcher", action="dispatch",
                                     from_status=TicketStatus.CLASSIFIED,
                                     to_status=TicketStatus.DISPATCHED))

@@ -63,8 +63,12 @@ def prefix_range(prefix: str, upto: str | None = None) -> dict[str, str]:
     return {"$gte": prefix, "$lt": prefix + (upto if upto is not None else "\U0010ffff")}
 
 
-def _lc(order: WorkOrder) -> dict[str, Any]:
-    return order.lifecycle or {}
+def lifecycle_dict(order: WorkOrder) -> dict[str, Any]:
+    """The order's typed lifecycle state as a plain mapping (what the templates read)."""
+    return order.lifecycle.model_dump(mode="python") if order.lifecycle is not None else {}
+
+
+_lc = lifecycle_dict
 
 
 def departments_of(order: WorkOrder) -> set[str]:
@@ -76,10 +80,9 @@ def departments_of(order: WorkOrder) -> set[str]:
 
 
 def warn_at(order: WorkOrder) -> datetime | None:
-    if order.sla is None or order.dispatch is None:
-        return None
-    start, due = order.dispatch.dispatched_at, order.sla.resolution_due
-    return start + (due - start) * order.sla.warn_ratio
+    """The resolution clock's warning moment as stored on the order (shared.sla stamps it)."""
+    step = order.sla.steps.get("resolution") if order.sla is not None else None
+    return step.warn_at if step is not None else None
 
 
 def summary(order: WorkOrder) -> dict[str, Any]:

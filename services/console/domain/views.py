@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from services.console.domain.readmodel import lifecycle_dict
 from shared.contracts import WorkOrder
 from shared.privacy import mask_name, mask_phone, scrub_text
 
@@ -46,19 +47,27 @@ def countdown(due: datetime | None, warn: datetime | None, now: datetime) -> dic
     return {"state": state, "text": f"剩余 {_span(left)}"}
 
 
+STEP_LABELS = {"triage": "分拨时限", "callback": "无效件回访时限", "sign_for": "签收时限",
+               "first_response": "首次答复时限", "resolution": "办结时限", "feedback": "反馈时限",
+               "revisit": "回访时限"}
+
+
 def deadlines(order: WorkOrder, now: datetime) -> list[dict[str, Any]]:
     """Every deadline the order carries, with its state (met / pending / overdue)."""
     rows: list[dict[str, Any]] = []
-    lc = order.lifecycle or {}
-    done = {"sign_for_due": bool(lc.get("signed")),
-            "resolution_due": order.status.value in {"replied", "feedback_given", "closed", "archived"}}
-    labels = {"sign_for_due": "签收时限", "resolution_due": "办结时限", "revisit_due": "回访时限",
-              "extension_due": "申请延期至"}
-    if order.sla is not None:
-        for name, value in order.sla.model_dump().items():
-            if isinstance(value, datetime):
-                rows.append(_row(labels.get(name, name), value, done.get(name, False), now))
+    lc = lifecycle_dict(order)
+    answered = order.status.value in {"replied", "feedback_given", "closed", "archived"}
+    done = {"sign_for": bool(lc.get("signed")), "resolution": answered,
+            "first_response": answered}
+    # The stored deadlines (shared.sla: the one truth); a stopped clock is absent.
+    steps = order.sla.steps if order.sla is not None else {}
+    for name, step in steps.items():
+        if step.due_at is not None:
+            rows.append(_row(STEP_LABELS.get(name, name), step.due_at, done.get(name, False), now))
+    labels = {"revisit_due": "回访时限", "extension_due": "申请延期至"}
     for name in ("revisit_due", "extension_due"):
+        if name == "revisit_due" and "revisit" in steps:
+            continue
         value = lc.get(name)
         if isinstance(value, str):
             value = datetime.fromisoformat(value)

@@ -9,6 +9,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from services.console.domain.messages import refusal_text
+from services.console.domain.readmodel import lifecycle_dict
 from services.console.domain.roles import ACTION_LABELS, User, allowed_actions
 from services.console.domain.views import deadlines, person_view
 from services.console.service import ConsoleService
@@ -22,7 +23,7 @@ SATISFACTION = ("非常满意", "满意", "基本满意", "不满意")
 
 def order_routes(web: Web, svc: ConsoleService) -> list[Route]:
     async def context(user: User, order: WorkOrder, unmasked: bool) -> dict[str, Any]:
-        lc = order.lifecycle or {}
+        lc = lifecycle_dict(order)
         category = order.classification.category if order.classification else ""
         return {
             "order": order, "lc": lc, "person": person_view(order, unmasked),
