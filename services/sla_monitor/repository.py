@@ -17,8 +17,9 @@ from typing import Any
 
 from pymongo import DeleteOne, ReplaceOne
 
-from services.sla_monitor.domain import StepTimer
+from services.sla_monitor.domain import TIME_KEY, StepTimer
 from shared.contracts import WorkOrder
+from shared.keys import at_key, key_range
 from shared.store import Store, VersionConflict
 
 __all__ = ["SlaTimerRepository"]
@@ -64,14 +65,14 @@ class SlaTimerRepository:
     async def due(self, now: datetime, limit: int) -> list[dict[str, Any]]:
         """Up to `limit` timers due at `now` (and ones whose lease expired), in random order.
 
-        The earliest timers are read by walking the `fire_at` index in order with a limit
-        (a range on one indexed field with sort and limit); a timer whose ladder is
+        The earliest timers are read by walking the `fire_key` index (`fire_at` as a string
+        key: a range on one indexed field with sort and limit); a timer whose ladder is
         done is deleted, so the head of the index is what is due next. The window is four
         claim batches wide, so timers other replicas hold do not hide the due ones; the
         shuffle makes replicas mostly try different ones first.
         """
-        head = await self._store.find(COLLECTION, {"fire_at": {"$lte": now}},
-                                      sort=[("fire_at", 1)], limit=limit * 4)
+        head = await self._store.find(COLLECTION, {"fire_key": key_range(TIME_KEY, None, now)},
+                                      sort=[("fire_key", 1)], limit=limit * 4)
         candidates = [d for d in head if d["state"] == "pending" or (
             d["state"] == "claimed" and d.get("lease_until") and d["lease_until"] <= now)]
         random.shuffle(candidates)
@@ -105,5 +106,6 @@ class SlaTimerRepository:
     async def upcoming(self, now: datetime, horizon: timedelta, cap: int) -> list[dict[str, Any]]:
         """Deadlines due within `horizon`, earliest first, at most `cap` (the `due_at` index)."""
         return await self._store.find(
-            COLLECTION, {"due_at": {"$gt": now, "$lte": now + horizon}},
-            sort=[("due_at", 1)], limit=cap, projection={"step": 1, "due_at": 1})
+            COLLECTION, {"due_key": {"$gt": at_key(TIME_KEY, now),
+                                     "$lte": at_key(TIME_KEY, now + horizon)}},
+            sort=[("due_key", 1)], limit=cap, projection={"step": 1, "due_at": 1})

@@ -22,7 +22,7 @@ import pytest
 
 from services.dispatcher.domain import Command, Policy, dispatch_with_events, dispatched_event, transition
 from services.sla_monitor.app import create_runtime
-from services.sla_monitor.domain import desired, plan
+from services.sla_monitor.domain import desired, plan, time_keys
 from services.sla_monitor.settings import SlaSettings
 from shared.catalogue import load_catalogue
 from shared.contracts import EVENT_ADAPTER, Severity, TicketStatus, WorkOrder
@@ -168,8 +168,8 @@ async def test_a_timer_claimed_by_a_dead_replica_fires_after_its_lease(
     t = desired(order, BOOK.policies, SUP, CAT.triage_department)["sign_for"]
     past = datetime.now(UTC) - timedelta(seconds=30)
     await replicas.store.collection("sla_timers").insert_one(
-        t.to_doc() | {"fire_at": t.due_at, "state": "claimed", "owner": "dead-host:1",
-                      "lease_until": past})
+        t.to_doc() | {"fire_at": t.due_at, **time_keys(t.due_at, t.due_at), "state": "claimed",
+                      "owner": "dead-host:1", "lease_until": past})
     ids = await replicas.drain(1)
     assert list(ids.values()) == [1] and next(iter(ids)).startswith(
         f"{order.ticket_no}:sign_for:breach:")
