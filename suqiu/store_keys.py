@@ -1,7 +1,8 @@
 """`suqiu store-backfill`: add the precomputed key fields to documents written before them.
 
 The services query `tickets.received_key` / `person_at`, `notifications.due_key` and
-`duplicate_signatures.region_at` / `cluster_at` (shared/keys.py). Documents stored by an
+`duplicate_signatures.region_at` / `cluster_at`, `sla_timers.fire_key` / `due_key`
+(shared/keys.py). Documents stored by an
 older version lack them: a caller's earlier tickets would not be found for linking, and a
 notification held or retrying before the upgrade would never be released. Run this once
 after upgrading (it is idempotent and safe while the services run): it walks each
@@ -17,6 +18,7 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 
+from services.sla_monitor.domain import TIME_KEY
 from shared.keys import at_key
 
 __all__ = ["backfill"]
@@ -45,6 +47,14 @@ def _received_key(d: dict[str, Any]) -> str | None:
     return at_key("at", d["received_at"]) if d.get("received_at") else None
 
 
+def _fire_key(d: dict[str, Any]) -> str | None:
+    return at_key(TIME_KEY, d["fire_at"]) if d.get("fire_at") else None
+
+
+def _timer_due_key(d: dict[str, Any]) -> str | None:
+    return at_key(TIME_KEY, d["due_at"]) if d.get("due_at") else None
+
+
 FIELDS: tuple[tuple[str, str, _Key, dict[str, int]], ...] = (
     ("tickets", "received_key", _received_key, {"received_at": 1, "received_key": 1}),
     ("tickets", "person_at", _person_at, {"person_key": 1, "received_at": 1, "person_at": 1}),
@@ -52,6 +62,8 @@ FIELDS: tuple[tuple[str, str, _Key, dict[str, int]], ...] = (
     ("duplicate_signatures", "region_at", _region_at, {"region_key": 1, "at": 1, "region_at": 1}),
     ("duplicate_signatures", "cluster_at", _cluster_at,
      {"cluster_id": 1, "at": 1, "cluster_at": 1}),
+    ("sla_timers", "fire_key", _fire_key, {"fire_at": 1, "fire_key": 1}),
+    ("sla_timers", "due_key", _timer_due_key, {"due_at": 1, "due_key": 1}),
 )
 
 
