@@ -28,10 +28,13 @@ async def test_backfill_sets_missing_keys_idempotently(mongo_url: str, namespace
             {"_id": "n2", "state": "sent", "due_at": None, "attempts": 1}])
         await store.insert("duplicate_signatures", {"_id": "SQ-1", "region_key": "r",
                                                     "cluster_id": "c", "at": T0})
+        await store.insert("sla_timers", {"_id": "SQ-1:resolution", "state": "pending",
+                                          "fire_at": T0, "due_at": T0 + timedelta(hours=1)})
         first = await backfill(mongo_url, namespace)
         assert first == {"tickets.received_key": 1202, "tickets.person_at": 601, "notifications.due_key": 1,
                          "duplicate_signatures.region_at": 1,
-                         "duplicate_signatures.cluster_at": 1}
+                         "duplicate_signatures.cluster_at": 1,
+                         "sla_timers.fire_key": 1, "sla_timers.due_key": 1}
         assert set((await backfill(mongo_url, namespace)).values()) == {0}
         found = await store.find("tickets", {"person_at": key_range("p1", T0)},
                                  sort=[("person_at", -1)], limit=5)
@@ -39,6 +42,9 @@ async def test_backfill_sets_missing_keys_idempotently(mongo_url: str, namespace
         held = await store.find("notifications", {"due_key": key_range("held", until=T0)},
                                 sort=[("due_key", 1)], limit=5)
         assert [d["_id"] for d in held] == ["n1"]
+        due = await store.find("sla_timers", {"fire_key": key_range("at", until=T0)},
+                               sort=[("fire_key", 1)], limit=5)
+        assert [d["_id"] for d in due] == ["SQ-1:resolution"]
         sig = await store.find_one("duplicate_signatures", {"_id": "SQ-1"})
         assert sig and sig["region_at"] == at_key("r", T0) and sig["cluster_at"] == at_key("c", T0)
     finally:
