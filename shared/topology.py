@@ -19,7 +19,8 @@ from faststream.rabbit.schemas.queue import QueueType
 
 __all__ = ["COMMAND_BINDINGS", "SERVICES", "Topology", "WorkQueue"]
 
-SERVICES: tuple[str, ...] = ("intake", "classifier", "dispatcher", "sla_monitor", "notifier")
+SERVICES: tuple[str, ...] = ("intake", "classifier", "dispatcher", "sla_monitor", "notifier",
+                             "analytics")
 
 # Which event types each service's work queue receives from the events exchange.
 EVENT_BINDINGS: dict[str, tuple[str, ...]] = {
@@ -31,6 +32,11 @@ EVENT_BINDINGS: dict[str, tuple[str, ...]] = {
     "notifier": ("ticket.received", "ticket.dispatched", "sla.warning", "sla.breached",
                  "sla.escalated", "ticket.urged", "ticket.replied", "ticket.revisit_requested",
                  "ticket.extension_approved", "ticket.invalid", "ticket.linked"),
+    # Facts come from the order's audit trail; these events say it changed (docs/reports.md).
+    "analytics": ("ticket.invalid", "ticket.classified", "ticket.dispatched", "ticket.signed",
+                  "ticket.returned", "ticket.transferred", "ticket.resumed",
+                  "ticket.extension_approved", "ticket.replied", "ticket.closed",
+                  "ticket.reopened", "ticket.linked", "analytics.hotspot"),
 }
 
 # Commands from department systems: published to the intake exchange with these routing keys.
