@@ -148,6 +148,10 @@ from suqiu.ml_cli import register as _register_model_commands  # noqa: E402
 
 _register_model_commands(app)
 
+from suqiu.report_cli import register as _register_report_commands  # noqa: E402
+
+_register_report_commands(app)
+
 
 def main() -> None:
     app()

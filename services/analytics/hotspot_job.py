@@ -15,7 +15,7 @@ from services.analytics.repository import AnalyticsRepository
 from shared.contracts.analytics import AnalyticsHotspot
 from shared.messaging import EventPublisher
 
-__all__ = ["find_hotspots", "HotspotJob"]
+__all__ = ["HotspotJob", "find_hotspots"]
 
 log = structlog.get_logger(__name__)
 

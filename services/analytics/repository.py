@@ -20,7 +20,7 @@ from services.analytics.domain.keys import Increment
 from shared.contracts import WorkOrder
 from shared.store import DuplicateKey, Store, StoreUnavailable
 
-__all__ = ["AGGREGATES", "AnalyticsRepository", "INDEXES"]
+__all__ = ["AGGREGATES", "INDEXES", "AnalyticsRepository"]
 
 AGGREGATES = "analytics_aggregates"
 HOTSPOTS = "analytics_hotspots"

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from shared.contracts import WorkOrder
 
-__all__ = ["COUNTERS", "SATISFACTION", "BLANK", "Dims", "Fact", "Limits", "dims_of", "order_facts"]
+__all__ = ["BLANK", "COUNTERS", "SATISFACTION", "Dims", "Fact", "Limits", "dims_of", "order_facts"]
 
 BLANK = "-"
 SATISFACTION: dict[str, str] = {"非常满意": "sat_very", "满意": "sat_yes", "基本满意": "sat_basic",
