@@ -41,7 +41,7 @@ def create_runtime(common: CommonSettings | None = None,
     handler = AnalyticsHandler(repo, limits_of(load_catalogue(parts.common.catalogue_path),
                                                settings.timezone), metrics, archive_after)
     register(parts.consumer, parts.broker, parts.topology, handler, settings.prefetch)
-    hotspots = HotspotJob(repo, parts.publisher, metrics, hotspot_policy(settings),
+    hotspots = HotspotJob(repo, parts.broker, parts.topology, metrics, hotspot_policy(settings),
                           ZoneInfo(settings.timezone))
     retention = RetentionJob(repo, CommandSender(parts.broker, parts.topology), metrics,
                              archive_after=archive_after,

@@ -8,12 +8,13 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import structlog
+from faststream.rabbit import RabbitBroker
 
 from services.analytics.domain.hotspots import Hotspot, HotspotPolicy, Key, days_needed, detect
 from services.analytics.metrics import AnalyticsMetrics
 from services.analytics.repository import AnalyticsRepository
 from shared.contracts.analytics import AnalyticsHotspot
-from shared.messaging import EventPublisher
+from shared.topology import Topology
 
 __all__ = ["HotspotJob", "find_hotspots"]
 
@@ -46,10 +47,11 @@ def hotspot_event(h: Hotspot, now: datetime) -> AnalyticsHotspot:
 
 
 class HotspotJob:
-    def __init__(self, repo: AnalyticsRepository, publisher: EventPublisher,
+    def __init__(self, repo: AnalyticsRepository, broker: RabbitBroker, topology: Topology,
                  metrics: AnalyticsMetrics, policy: HotspotPolicy, tz: ZoneInfo) -> None:
         self._repo = repo
-        self._publisher = publisher
+        self._broker = broker
+        self._topology = topology
         self._metrics = metrics
         self._policy = policy
         self._tz = tz
@@ -59,7 +61,7 @@ class HotspotJob:
         now = now or datetime.now(UTC)
         found = await find_hotspots(self._repo, now.astimezone(self._tz).date(), self._policy)
         for h in found:
-            await self._publisher.publish_event(hotspot_event(h, now))
+            await self._publish(hotspot_event(h, now))
             self._metrics.hotspot_events.inc()
         labels = {(h.category, h.district, h.street): h.observed for h in found}
         for gone in self._shown - set(labels):
@@ -68,6 +70,14 @@ class HotspotJob:
             self._metrics.hotspots.labels(*key).set(observed)
         self._shown = set(labels)
         return found
+
+    async def _publish(self, event: AnalyticsHotspot) -> None:
+        """To `<ns>.events` with routing key = type, persistent, message id = event id."""
+        await self._broker.publish(
+            event.model_dump_json().encode(),
+            exchange=self._topology.exchange(self._topology.events_exchange),
+            routing_key=event.type, message_id=event.event_id,
+            content_type="application/json", persist=True)
 
     async def forever(self, interval_s: float) -> None:
         while True:
