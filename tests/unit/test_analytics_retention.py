@@ -13,7 +13,7 @@ from tests.factories import T0, make_order
 pytestmark = pytest.mark.unit
 
 
-def _order():  # noqa: ANN202
+def _order():
     return make_order(TicketStatus.DISPATCHED, content=Content(
         text="我的电话13800138000，身份证330106199001011234，邮箱zhang@example.com"),
         channel_details={"call_id": "c-1", "caller": "13800138000"}, raw_payload='{"phone": "13800138000"}')
