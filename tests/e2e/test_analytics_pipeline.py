@@ -46,6 +46,16 @@ async def _command(channel: aio_pika.abc.AbstractChannel, ns: str, body: dict[st
         routing_key="command.dispatcher")
 
 
+async def _wait_state(stack: StackInfo, no: str, status: str, above: int) -> dict[str, Any] | None:
+    store = Store(stack.mongo_url, stack.mongo_db)
+    try:
+        return await eventually(lambda: store.find_one("tickets", {"_id": no}),
+                                lambda d: bool(d) and d["status"] == status and d["version"] > above,
+                                timeout=30)
+    finally:
+        await store.close()
+
+
 async def test_maintained_aggregates_equal_a_rebuild_and_survive_a_replay(stack: StackInfo) -> None:
     conn = await aio_pika.connect(stack.amqp_url)
     channel = await conn.channel(publisher_confirms=True)
@@ -74,13 +84,7 @@ async def test_maintained_aggregates_equal_a_rebuild_and_survive_a_replay(stack:
                                                       "ticket_no": no, **step})
             # one command at a time per order: wait for the state it leads to
             want = ["signed", "replied", "dispatched" if i == 3 else "closed"][n]
-            store = Store(stack.mongo_url, stack.mongo_db)
-            try:
-                got = await eventually(lambda no=no: store.find_one("tickets", {"_id": no}),
-                                       lambda d, want=want: bool(d) and d["status"] == want
-                                       and d["version"] > 3 + n, timeout=30)
-            finally:
-                await store.close()
+            got = await _wait_state(stack, no, want, 3 + n)
             assert got and got["status"] == want, (no, want, got and got["status"])
 
     store = Store(stack.mongo_url, stack.mongo_db)
