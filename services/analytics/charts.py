@@ -38,11 +38,11 @@ def _bars(title: str, labels: list[str], series: dict[str, list[float]], percent
         ax.bar([x + i * width for x in range(len(labels))], values, width, label=name)
     ax.set_xticks([x + width * (len(series) - 1) / 2 for x in range(len(labels))], labels,
                   rotation=30, ha="right")
-    ax.set_title(title)
+    ax.set_title(title, loc="left")
     if percent:
         ax.set_ylim(0, 1)
         ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
-    ax.legend(frameon=False)
+    ax.legend(frameon=False, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=len(series))
     ax.spines[["top", "right"]].set_visible(False)
     return _svg(fig)
 

@@ -51,4 +51,4 @@ def test_rates_and_the_league_table() -> None:
     assert r.league.rows[1][2] == pytest.approx(6 / 8)  # a: on-time sign-for
     assert r.categories.rows[0][:2] == ["城乡建设", 9] and r.categories.rows[0][3] == 9
     assert r.totals["previous"]["received"] == 10 and r.rates["last_year"]["resolution"] is None
-    assert [row[0] for row in r.channels.rows] == ["hotline", "web"]
+    assert [row[0] for row in r.channels.rows] == ["热线", "网站"]

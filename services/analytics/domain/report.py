@@ -39,6 +39,11 @@ LABELS: dict[str, str] = {
     "repeat": "重复诉求",
 }
 
+CHANNEL_NAMES: dict[str, str] = {
+    "hotline": "热线", "web": "网站", "wechat": "微信", "app": "应用", "email": "电子邮件",
+    "sms": "短信", "letter": "信函", "walk_in": "来访", "transfer": "上级转办", "fax": "传真",
+    "oa": "内部OA"}
+
 
 @dataclass(frozen=True)
 class Period:
@@ -163,7 +168,8 @@ def build_report(period: Period, cur: list[dict[str, Any]], prev: list[dict[str,
     hot = Table("问题热点", ["类别", "区县", "街道", "本期", "基线(均值)", "p值", "样例工单"],
                 [[h.category, h.district, h.street, h.observed, f"{h.baseline:.2f}", f"{h.p_value:.1e}",
                   " ".join(h.samples[:5])] for h in hotspots])
+    channels = _top("渠道", "channel", cur, prev, "received", 20)
+    channels.rows = [[CHANNEL_NAMES.get(r[0], r[0]), *r[1:]] for r in channels.rows]
     return Report(period, filters, t, rates, league,
                   _top("类别排行", "category", cur, prev, "valid", top_n),
-                  _top("区域排行", "district", cur, prev, "valid", top_n),
-                  _top("渠道", "channel", cur, prev, "received", 20), hot)
+                  _top("区域排行", "district", cur, prev, "valid", top_n), channels, hot)
