@@ -23,6 +23,7 @@ from shared.topology import Topology
 __all__ = ["AnalyticsHandler", "parse", "register"]
 
 log = structlog.get_logger(__name__)
+MAX_RACES = 5
 
 
 class OrderNotVisible(Exception):
@@ -55,15 +56,20 @@ class AnalyticsHandler:
             self._metrics.facts.labels("repeat").inc()
             return "ok"
         facts = order_facts(order, self._limits)
-        before = await self._repo.counted(ticket_no)
-        if len(facts) <= before:
-            return "duplicate"
-        new = facts[before:]
-        try:
-            await self._repo.count(ticket_no, before, len(facts), increments(new))
-        except DuplicateKey:
-            # Another delivery counted (some of) them meanwhile: retry on a fresh read.
-            raise RuntimeError(f"{ticket_no}: facts counted concurrently, retrying") from None
+        for _ in range(MAX_RACES):
+            before = await self._repo.counted(ticket_no)
+            if len(facts) <= before:
+                return "duplicate"
+            new = facts[before:]
+            try:
+                await self._repo.count(ticket_no, before, len(facts), increments(new))
+                break
+            except DuplicateKey:
+                # Another event of the same order counted meanwhile: look again.
+                order = await self._repo.order(ticket_no) or order
+                facts = order_facts(order, self._limits)
+        else:
+            raise RuntimeError(f"{ticket_no}: lost {MAX_RACES} counting races, retrying later")
         for f in new:
             self._metrics.facts.labels(f.counter).inc()
         if self._archive_after is not None and order.status is TicketStatus.CLOSED and any(

@@ -4,6 +4,7 @@ command queue, an erasure request is audited, and a hotspot becomes an event and
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -14,18 +15,20 @@ import pytest
 from faststream.rabbit import RabbitBroker
 from prometheus_client import CollectorRegistry
 
+from services.analytics.app import limits_of
 from services.analytics.domain.facts import Dims, Fact
 from services.analytics.domain.hotspots import HotspotPolicy
 from services.analytics.domain.keys import increments
+from services.analytics.domain.report import totals
 from services.analytics.handlers import AnalyticsHandler, parse
 from services.analytics.hotspot_job import HotspotJob
 from services.analytics.metrics import AnalyticsMetrics
 from services.analytics.repository import AnalyticsRepository
 from services.analytics.retention import CommandSender, RetentionJob, erase_person
-from shared.contracts import TicketStatus
+from shared.contracts import Severity, TicketClassified, TicketStatus
 from shared.store import Store
 from shared.topology import Topology
-from tests.factories import make_order
+from tests.factories import make_order, small_catalogue
 from tests.integration.helpers import get_message
 
 pytestmark = pytest.mark.integration
@@ -158,3 +161,21 @@ async def test_a_hotspot_is_announced_kept_once_and_shown_as_a_metric(parts: dic
     assert await handler.on_event(event) == "duplicate"
     kept = await repo.hotspots(event.window_end)  # type: ignore[attr-defined]
     assert [k["street"] for k in kept] == ["文新街道"]
+
+
+async def test_concurrent_and_repeated_deliveries_count_each_fact_once(parts: dict[str, Any]) -> None:
+    store, repo = parts["store"], parts["repo"]
+    order = make_order(TicketStatus.DISPATCHED, ticket_no="SQ-R-1", intake_key="hotline:r1")
+    await store.insert_ticket(order)
+    handler = AnalyticsHandler(repo, limits_of(small_catalogue(), "Asia/Shanghai"),
+                               parts["metrics"])
+    event = TicketClassified(event_id="SQ-R-1:classified", ticket_no="SQ-R-1", occurred_at=NOW,
+                             intake_at=NOW, category="城乡建设", department="construction",
+                             severity=Severity.GENERAL, confidence=0.9)
+    results = await asyncio.gather(*(handler.on_event(event) for _ in range(6)))
+    assert sorted(results) == ["duplicate"] * 5 + ["ok"]
+    assert await handler.on_event(event) == "duplicate"
+    day = order.history[0].at.astimezone(UTC).date().isoformat()  # 10:00 local, same day
+    got = totals(await repo.partition(f"d|{day}"))
+    assert (got["received"], got["valid"], got["dispatched"]) == (1, 1, 1)
+    assert sum(got.values()) == 3
