@@ -87,9 +87,9 @@ def period_for(*, month: str | None = None, week: str | None = None,
         y, m = (int(x) for x in month.split("-"))
         return Period(date(y, m, 1), date(y, m, calendar.monthrange(y, m)[1]), f"{y}年{m}月", "month")
     if week:
-        y, w = week.upper().split("-W")
-        first = date.fromisocalendar(int(y), int(w), 1)
-        return Period(first, first + timedelta(days=6), f"{y}年第{int(w)}周", "week")
+        year, wk = week.upper().split("-W")
+        first = date.fromisocalendar(int(year), int(wk), 1)
+        return Period(first, first + timedelta(days=6), f"{year}年第{int(wk)}周", "week")
     if start is None or end is None or end < start:
         raise ValueError("give a month, a week, or a start no later than the end")
     return Period(start, end, f"{start.isoformat()} 至 {end.isoformat()}")
