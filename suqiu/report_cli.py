@@ -79,11 +79,11 @@ def report(month: Month = None, week: Week = None, start: From = None, end: To =
     stem = "report-" + (month or week or f"{start}_{end}") + "".join(f"-{v}" for v in filters.values())
 
     async def go() -> list[Path]:
-        store, repo, catalogue, _, policy = _parts()
+        store, repo, catalogue, _, _ = _parts()
         try:
             with _progress() as bar:
                 task = bar.add_task("reading aggregates", total=steps(period) + len(fmts))
-                rep = await make_report(repo, period, filters, policy,
+                rep = await make_report(repo, period, filters,
                                         tick=lambda _p: bar.advance(task),
                                         department_names={d.id: d.name for d in catalogue.departments})
                 written = []

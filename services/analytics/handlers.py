@@ -20,7 +20,7 @@ from shared.messaging import ReliableConsumer
 from shared.store import DuplicateKey
 from shared.topology import Topology
 
-__all__ = ["AnalyticsHandler", "parse", "register"]
+__all__ = ["AnalyticsHandler", "hotspot_doc", "parse", "register"]
 
 log = structlog.get_logger(__name__)
 MAX_RACES = 5
@@ -40,7 +40,7 @@ class AnalyticsHandler:
 
     async def on_event(self, event: BaseModel) -> str:
         if isinstance(event, AnalyticsHotspot):
-            return "ok" if await self._repo.record_hotspot(_hotspot_doc(event)) else "duplicate"
+            return "ok" if await self._repo.record_hotspot(hotspot_doc(event)) else "duplicate"
         ticket_no: str = event.ticket_no  # type: ignore[attr-defined]
         structlog.contextvars.bind_contextvars(ticket_no=ticket_no)
         order = await self._repo.order(ticket_no)
@@ -79,7 +79,7 @@ class AnalyticsHandler:
         return "ok"
 
 
-def _hotspot_doc(e: AnalyticsHotspot) -> dict[str, Any]:
+def hotspot_doc(e: AnalyticsHotspot) -> dict[str, Any]:
     return {"_id": e.event_id, **e.model_dump(mode="python", exclude={"event_id", "type"})}
 
 

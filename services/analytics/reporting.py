@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from services.analytics.domain.hotspots import HotspotPolicy
 from services.analytics.domain.report import Period, Report, build_report
-from services.analytics.hotspot_job import find_hotspots
 from services.analytics.repository import AnalyticsRepository
 
 __all__ = ["make_report", "partitions", "period_rows"]
@@ -38,16 +36,20 @@ async def period_rows(repo: AnalyticsRepository, period: Period, filters: dict[s
 
 
 async def make_report(repo: AnalyticsRepository, period: Period, filters: dict[str, str],
-                      policy: HotspotPolicy, *, tick: Tick | None = None,
+                      *, tick: Tick | None = None,
                       department_names: dict[str, str] | None = None) -> Report:
-    """Rows of the period, the previous period and last year's; hotspots as of its last day."""
+    """Rows of the period, the previous period and last year's; the hotspots the service
+    announced during the period (kept in `analytics_hotspots`), latest window of each place."""
     cur = await period_rows(repo, period, filters, tick)
     prev = await period_rows(repo, period.previous(), filters, tick)
     last = await period_rows(repo, period.last_year(), filters, tick)
-    hot = await find_hotspots(repo, period.end, policy)
+    latest: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for day in period.days:
+        for h in await repo.hotspots(day.isoformat()):
+            latest[(h["category"], h["district"], h["street"])] = h
     district = filters.get("district")
-    if district:
-        hot = [h for h in hot if h.district == district]
+    hot = sorted((h for h in latest.values() if not district or h["district"] == district),
+                 key=lambda h: (h["p_value"], -h["observed"]))
     if tick:
         tick("hotspots")
     return build_report(period, cur, prev, last, hot, filters,

@@ -100,8 +100,8 @@ class AnalyticsRepository:
         try:
             for p in partitions:
                 await self._agg.delete_many({"p": p})
-            for i in range(0, len(docs), 2000):
-                await self._agg.insert_many(docs[i:i + 2000], ordered=False)
+            for i in range(0, len(docs), 1000):
+                await self._agg.insert_many(docs[i:i + 1000], ordered=False)
         except PyMongoError as exc:
             raise StoreUnavailable(str(exc)) from exc
 

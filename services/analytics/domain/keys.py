@@ -3,8 +3,8 @@
 Three rollups, each a small document per key, found by equality on the indexed partition:
 - `d|<day>|<category>|<subcategory>|<department>|<district>|<street>|<channel>|<severity>`
   (p = `d|<day>`): the full daily grain, for any day range and for the rebuild check;
-- `m|<month>|<category>|<department>|<district>|<channel>|<severity>` (p = `m|<month>`):
-  whole-month reports read a few thousand of these instead of a month of daily documents;
+- `m|<month>|<category>|<department>|<district>|<channel>` (p = `m|<month>`): whole-month
+  reports read a few thousand of these instead of a month of daily documents;
 - `h|<day>|<category>|<district>|<street>` (p = `h|<day>`): valid orders per category and
   street for hotspot detection, with the smallest and largest ticket number as samples.
 """
@@ -18,7 +18,7 @@ from services.analytics.domain.facts import Dims, Fact
 __all__ = ["DAY_FIELDS", "HOT_FIELDS", "MONTH_FIELDS", "Increment", "increments"]
 
 DAY_FIELDS = ("category", "subcategory", "department", "district", "street", "channel", "severity")
-MONTH_FIELDS = ("category", "department", "district", "channel", "severity")
+MONTH_FIELDS = ("category", "department", "district", "channel")
 HOT_FIELDS = ("category", "district", "street")
 
 

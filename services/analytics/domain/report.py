@@ -147,7 +147,7 @@ def _top(title: str, dim: str, cur: list[dict[str, Any]], prev: list[dict[str, A
 
 
 def build_report(period: Period, cur: list[dict[str, Any]], prev: list[dict[str, Any]],
-                 last_year: list[dict[str, Any]], hotspots: list[Any],
+                 last_year: list[dict[str, Any]], hotspots: list[dict[str, Any]],
                  filters: dict[str, str], top_n: int = 10,
                  department_names: dict[str, str] | None = None) -> Report:
     """Every figure of the report; rows are already filtered."""
@@ -165,9 +165,10 @@ def build_report(period: Period, cur: list[dict[str, Any]], prev: list[dict[str,
             "satisfaction"))])
     league.rows.sort(key=lambda r: (-(r[8] if r[8] is not None else -1),
                                     -(r[2] if r[2] is not None else -1), r[0]))
-    hot = Table("问题热点", ["类别", "区县", "街道", "本期", "基线(均值)", "p值", "样例工单"],
-                [[h.category, h.district, h.street, h.observed, f"{h.baseline:.2f}", f"{h.p_value:.1e}",
-                  " ".join(h.samples[:5])] for h in hotspots])
+    hot = Table("问题热点", ["窗口", "类别", "区县", "街道", "本期", "基线(均值)", "p值", "样例工单"],
+                [[f"{h['window_start']}~{h['window_end']}", h["category"], h["district"],
+                  h["street"], h["observed"], f"{h['baseline']:.2f}", f"{h['p_value']:.1e}",
+                  " ".join(h["sample_tickets"][:5])] for h in hotspots])
     channels = _top("渠道", "channel", cur, prev, "received", 20)
     channels.rows = [[CHANNEL_NAMES.get(r[0], r[0]), *r[1:]] for r in channels.rows]
     return Report(period, filters, t, rates, league,
