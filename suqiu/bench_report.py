@@ -3,8 +3,8 @@
 Orders follow the catalogue (categories with skewed volumes, their departments, districts and
 streets, channels, severities) and carry a full audit trail: received, classified, dispatched,
 signed (mostly on time), replied, revisited (mostly satisfied), with some returns, transfers,
-extensions, reopenings and invalid orders. A burst (one category in one street) is injected in
-the last week of the month so the report has a hotspot to show.
+extensions, reopenings and invalid orders. A burst (the least frequent category in one street)
+is injected in the last week of the month so the report has a hotspot to show.
 """
 
 from __future__ import annotations
@@ -140,7 +140,7 @@ def generate_orders(cat: Catalogue, month: str, n: int, seed: int, *,
     for i in range(burst):
         at = start + timedelta(seconds=seconds - rng.uniform(3600, 6 * 86400))
         out.append(_order(rng, f"B{month.replace('-', '')}-H{i:05d}", at, cat, cats, weights,
-                          forced=(cats[1], d.name, d.streets[0])))
+                          forced=(cats[-1], d.name, d.streets[0])))
     return out
 
 
