@@ -24,7 +24,8 @@ from faststream.rabbit.schemas.queue import QueueType
 __all__ = ["COMMAND_BINDINGS", "EVENT_BINDINGS", "EXTERNAL_BINDINGS", "SERVICES", "Topology",
            "WorkQueue", "bound_event_types"]
 
-SERVICES: tuple[str, ...] = ("intake", "classifier", "dispatcher", "sla_monitor", "notifier")
+SERVICES: tuple[str, ...] = ("intake", "classifier", "dispatcher", "sla_monitor", "notifier",
+                             "analytics")
 
 # Which event types each service's work queue receives from the events exchange.
 EVENT_BINDINGS: dict[str, tuple[str, ...]] = {
@@ -38,6 +39,11 @@ EVENT_BINDINGS: dict[str, tuple[str, ...]] = {
                  "sla.escalated", "ticket.urged", "ticket.replied", "ticket.revisit_requested",
                  "ticket.extension_approved", "ticket.invalid", "ticket.linked",
                  "ticket.escalated", "ticket.extension_requested", "ticket.triage_required"),
+    # Facts come from the order's audit trail; these events say it changed (docs/reports.md).
+    "analytics": ("ticket.invalid", "ticket.classified", "ticket.dispatched", "ticket.signed",
+                  "ticket.returned", "ticket.transferred", "ticket.resumed",
+                  "ticket.extension_approved", "ticket.replied", "ticket.closed",
+                  "ticket.reopened", "ticket.linked", "analytics.hotspot"),
 }
 
 # Event types read by systems outside the five services: each gets its own durable queue

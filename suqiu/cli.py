@@ -214,6 +214,10 @@ from suqiu.calendar_cli import register as _register_calendar_commands  # noqa: 
 
 _register_calendar_commands(app)
 
+from suqiu.report_cli import register as _register_report_commands  # noqa: E402
+
+_register_report_commands(app)
+
 
 def main() -> None:
     """Entry point: usage and configuration errors are one line on stderr and exit code 2."""

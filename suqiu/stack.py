@@ -32,6 +32,7 @@ SERVICE_PORT_ENV = {
     "sla_monitor": "SUQIU_SLA_HTTP_PORT",
     "notifier": "SUQIU_NOTIFIER_HTTP_PORT",
     "console": "SUQIU_CONSOLE_HTTP_PORT",
+    "analytics": "SUQIU_ANALYTICS_HTTP_PORT",
 }
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 

@@ -35,3 +35,7 @@ def sla_monitor() -> FastStream:
 
 def notifier() -> FastStream:
     return _app("notifier")
+
+
+def analytics() -> FastStream:
+    return _app("analytics")

@@ -1,0 +1,1 @@
+"""Analytics: aggregates maintained from lifecycle events, reports, hotspots, archive and retention."""

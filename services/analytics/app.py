@@ -1,0 +1,55 @@
+"""Composition root of the analytics service."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from services.analytics.domain.facts import Limits
+from services.analytics.domain.hotspots import HotspotPolicy
+from services.analytics.handlers import AnalyticsHandler, register
+from services.analytics.hotspot_job import HotspotJob
+from services.analytics.metrics import AnalyticsMetrics
+from services.analytics.repository import AnalyticsRepository
+from services.analytics.retention import CommandSender, RetentionJob
+from services.analytics.settings import AnalyticsSettings
+from shared.catalogue import Catalogue, load_catalogue
+from shared.runtime import ServiceParts, ServiceRuntime
+from shared.settings import CommonSettings
+
+__all__ = ["create_runtime", "hotspot_policy", "limits_of"]
+
+
+def limits_of(catalogue: Catalogue, tz: str) -> Limits:
+    """The dispatcher's sign-for and resolution limits per severity, from the catalogue."""
+    return Limits({k: (p.sign_for_hours, p.resolution_hours) for k, p in catalogue.sla.items()},
+                  ZoneInfo(tz))
+
+
+def hotspot_policy(s: AnalyticsSettings) -> HotspotPolicy:
+    return HotspotPolicy(s.hotspot_window_days, s.hotspot_baseline_windows, s.hotspot_alpha,
+                         s.hotspot_min_count, s.hotspot_min_ratio, s.hotspot_baseline_floor)
+
+
+def create_runtime(common: CommonSettings | None = None,
+                   settings: AnalyticsSettings | None = None) -> ServiceRuntime:
+    settings = settings or AnalyticsSettings()
+    parts = ServiceParts.build("analytics", common)
+    repo = AnalyticsRepository(parts.store)
+    metrics = AnalyticsMetrics(parts.registry)
+    archive_after = timedelta(days=settings.archive_after_days)
+    handler = AnalyticsHandler(repo, limits_of(load_catalogue(parts.common.catalogue_path),
+                                               settings.timezone), metrics, archive_after)
+    register(parts.consumer, parts.broker, parts.topology, handler, settings.prefetch)
+    hotspots = HotspotJob(repo, parts.broker, parts.topology, metrics, hotspot_policy(settings),
+                          ZoneInfo(settings.timezone))
+    retention = RetentionJob(repo, CommandSender(parts.broker, parts.topology), metrics,
+                             archive_after=archive_after,
+                             retention=timedelta(days=settings.retention_days),
+                             batch=settings.retention_batch)
+    background = [repo.ensure_indexes]
+    if settings.hotspot_interval_s > 0:
+        background.append(lambda: hotspots.forever(settings.hotspot_interval_s))
+    if settings.retention_interval_s > 0:
+        background.append(lambda: retention.forever(settings.retention_interval_s))
+    return parts.runtime(settings.http_port, background=background)

@@ -1,0 +1,1 @@
+"""Pure analytics rules: facts of an order, aggregate keys, hotspots, retention, report figures."""
