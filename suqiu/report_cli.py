@@ -51,7 +51,8 @@ def _parts():
     common, settings = CommonSettings(), AnalyticsSettings()
     store = Store(common.mongo_url, common.mongo_db)
     catalogue = load_catalogue(common.catalogue_path)
-    return (store, AnalyticsRepository(store), catalogue, limits_of(catalogue, settings.timezone),
+    return (store, AnalyticsRepository(store), catalogue,
+            limits_of(catalogue, settings.timezone, common.catalogue_path),
             hotspot_policy(settings))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from services.analytics.domain.facts import Limits
@@ -16,14 +17,15 @@ from services.analytics.settings import AnalyticsSettings
 from shared.catalogue import Catalogue, load_catalogue
 from shared.runtime import ServiceParts, ServiceRuntime
 from shared.settings import CommonSettings
+from shared.sla import load_book
 
 __all__ = ["create_runtime", "hotspot_policy", "limits_of"]
 
 
-def limits_of(catalogue: Catalogue, tz: str) -> Limits:
-    """The dispatcher's sign-for and resolution limits per severity, from the catalogue."""
-    return Limits({k: (p.sign_for_hours, p.resolution_hours) for k, p in catalogue.sla.items()},
-                  ZoneInfo(tz))
+def limits_of(catalogue: Catalogue, tz: str, catalogue_path: Path | None = None) -> Limits:
+    """The one deadline computation (shared.sla: the SLA policy file and the business
+    calendar beside the catalogue) and the days' time zone."""
+    return Limits(load_book(catalogue, catalogue_path), ZoneInfo(tz))
 
 
 def hotspot_policy(s: AnalyticsSettings) -> HotspotPolicy:
@@ -38,8 +40,9 @@ def create_runtime(common: CommonSettings | None = None,
     repo = AnalyticsRepository(parts.store)
     metrics = AnalyticsMetrics(parts.registry)
     archive_after = timedelta(days=settings.archive_after_days)
-    handler = AnalyticsHandler(repo, limits_of(load_catalogue(parts.common.catalogue_path),
-                                               settings.timezone), metrics, archive_after)
+    path = parts.common.catalogue_path
+    handler = AnalyticsHandler(repo, limits_of(load_catalogue(path), settings.timezone, path),
+                               metrics, archive_after)
     register(parts.consumer, parts.broker, parts.topology, handler, settings.prefetch)
     hotspots = HotspotJob(repo, parts.broker, parts.topology, metrics, hotspot_policy(settings),
                           ZoneInfo(settings.timezone))

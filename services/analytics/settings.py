@@ -9,7 +9,7 @@ __all__ = ["AnalyticsSettings"]
 class AnalyticsSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SUQIU_ANALYTICS_", extra="ignore", frozen=True)
 
-    http_port: int = Field(default=8106, ge=0, le=65535)
+    http_port: int = Field(default=8107, ge=0, le=65535)
     prefetch: int = Field(default=32, ge=1, le=1000)
     timezone: str = Field(default="Asia/Shanghai", description="Days and months are local days.")
     # Hotspots (问题热点)

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from shared.contracts import WorkOrder
+from shared.sla import DeadlineBook
 
 __all__ = ["BLANK", "COUNTERS", "SATISFACTION", "Dims", "Fact", "Limits", "dims_of", "order_facts"]
 
@@ -55,14 +56,20 @@ class Fact:
 
 @dataclass(frozen=True)
 class Limits:
-    """Sign-for and resolution limits in calendar hours per severity (the dispatcher's stamp)."""
+    """The one deadline computation (shared.sla) and the local time zone of the days.
 
-    hours: dict[str, tuple[float, float]]
+    "On time" compares an action with the deadline the order had just before it: the
+    deadline shared.sla computes from the order's history up to that entry (the same
+    replay that stamped the order then), so suspensions, extensions and working time
+    count exactly as they did for the department."""
+
+    book: DeadlineBook
     tz: ZoneInfo
 
-    def due(self, severity: str, start: datetime) -> tuple[datetime, datetime]:
-        sign_h, res_h = self.hours.get(severity, (4.0, 168.0))
-        return start + timedelta(hours=sign_h), start + timedelta(hours=res_h)
+    def due(self, order: WorkOrder, upto: int, step: str) -> datetime | None:
+        """`step`'s deadline as stored after history entry `upto - 1`."""
+        before = order.model_copy(update={"history": order.history[:upto]})
+        return self.book.compute(before).due(step)
 
 
 def _clean(value: str | None) -> str:
@@ -82,19 +89,15 @@ def dims_of(order: WorkOrder, department: str | None = None) -> Dims:
 
 def order_facts(order: WorkOrder, limits: Limits) -> list[Fact]:
     """Every fact of the order's audit trail, oldest first (see the module docstring)."""
-    c = order.classification
-    severity = c.severity.value if c else "general"
     out: list[Fact] = []
     lead: str | None = None
-    sign_due = res_due = None
-    suspended_since: datetime | None = None
     last_reply_on_time: bool | None = None
 
     def add(at: datetime, counter: str, dept: str | None) -> None:
         day = at.astimezone(limits.tz).date().isoformat()
         out.append(Fact(day, dims_of(order, dept), counter, order.ticket_no))
 
-    for e in order.history:
+    for i, e in enumerate(order.history):
         action, at = e.action, e.at
         if action == "receive":
             add(at, "received", None)
@@ -106,8 +109,7 @@ def order_facts(order: WorkOrder, limits: Limits) -> list[Fact]:
             previous = lead
             m = _TARGET.match(e.note or "")
             lead = m.group(1) if m else lead
-            sign_due, res_due = limits.due(severity, at)
-            suspended_since, last_reply_on_time = None, None
+            last_reply_on_time = None
             if action in ("transfer", "reassign") and previous:
                 add(at, "transferred", previous)
             if action == "reopen":
@@ -117,20 +119,16 @@ def order_facts(order: WorkOrder, limits: Limits) -> list[Fact]:
             add(at, "dispatched", lead)
         elif action == "sign":
             add(at, "signed", lead)
+            sign_due = limits.due(order, i, "sign_for")
             if sign_due is not None and at <= sign_due:
                 add(at, "signed_on_time", lead)
         elif action == "return":
             add(at, "returned", e.note or lead)
-        elif action == "suspend":
-            suspended_since = at
-        elif action == "resume" and suspended_since is not None and res_due is not None:
-            res_due += at - suspended_since  # suspended time does not count
-            suspended_since = None
         elif action == "approve_extension":
             add(at, "extended", lead)
-            res_due = _parse_due(e.note) or res_due
         elif action == "reply":
             add(at, "replied", lead)
+            res_due = limits.due(order, i, "resolution")
             last_reply_on_time = res_due is not None and at <= res_due
             if last_reply_on_time:
                 add(at, "replied_on_time", lead)
@@ -138,15 +136,12 @@ def order_facts(order: WorkOrder, limits: Limits) -> list[Fact]:
             if action == "revisit" and e.note in SATISFACTION:
                 add(at, SATISFACTION[e.note], lead)
             add(at, "resolved", lead)
-            on_time = (last_reply_on_time if last_reply_on_time is not None
-                       else res_due is not None and at <= res_due)
+            if last_reply_on_time is not None:
+                on_time = last_reply_on_time
+            else:
+                res_due = limits.due(order, i, "resolution")
+                on_time = res_due is not None and at <= res_due
             if on_time:
                 add(at, "resolved_on_time", lead)
     return out
 
-
-def _parse_due(note: str | None) -> datetime | None:
-    try:
-        return datetime.fromisoformat(note) if note else None
-    except ValueError:
-        return None
