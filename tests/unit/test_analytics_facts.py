@@ -8,12 +8,11 @@ from itertools import count
 from typing import Any
 
 import pytest
-from services.dispatcher.domain import Command, Policy, transition
 
 from services.analytics.app import limits_of
 from services.analytics.domain.facts import order_facts
 from services.analytics.domain.keys import increments
-from services.dispatcher.domain import dispatch_with_events
+from services.dispatcher.domain import Command, Policy, dispatch_with_events, transition
 from shared.contracts import TicketStatus, WorkOrder
 from tests.factories import T0, make_order, small_catalogue
 
