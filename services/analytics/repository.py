@@ -17,7 +17,9 @@ from pymongo import ASCENDING, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 from services.analytics.domain.keys import Increment
+from services.intake.repository import PAYLOADS
 from shared.contracts import WorkOrder
+from shared.keys import key_range
 from shared.store import DuplicateKey, Store, StoreUnavailable
 
 __all__ = ["AGGREGATES", "INDEXES", "AnalyticsRepository"]
@@ -31,6 +33,7 @@ INDEXES: tuple[tuple[str, str], ...] = (
     (AGGREGATES, "p"), (HOTSPOTS, "window_end"), (ARCHIVE_QUEUE, "due_at"),
     ("rejected_messages", "received_at"), (AUDIT, "at"),
 )
+_PERSON_CAP = 10_000  # one person's orders over the retention period, at most
 
 
 def _inc_ops(incs: dict[str, Increment]) -> list[UpdateOne]:
@@ -181,8 +184,15 @@ class AnalyticsRepository:
         return saved is not None
 
     async def orders_of_person(self, person_key: str) -> list[WorkOrder]:
-        docs = await self._store.tickets.find({"person_key": person_key}).to_list(None)
+        """Every order of one person: a walk of the `person_at` key (shared/keys.py)."""
+        docs = await self._store.find("tickets", {"person_at": key_range(person_key)},
+                                      sort=[("person_at", ASCENDING)], limit=_PERSON_CAP)
         return [WorkOrder.from_document(d) for d in docs]
+
+    async def drop_payload(self, intake_key: str) -> None:
+        """Delete the raw intake payload kept apart from the order (services/intake)."""
+        async with self._store.op():
+            await self._store.collection(PAYLOADS).delete_one({"_id": intake_key})
 
     async def purge_rejected(self, after: datetime, before: datetime,
                              limit: int) -> tuple[int, datetime | None]:

@@ -43,8 +43,8 @@ class CommandSender:
 
 
 def purge_raw_payload(order: WorkOrder) -> WorkOrder:
-    """Where the raw intake payload lives today: on the order (see mask_order). When the payload
-    moves to its own collection, purge it there from this one place."""
+    """Orders stored before the raw payload moved to `intake_payloads` carry it themselves
+    (mask_order empties it there); newer ones are purged by `drop_payload`."""
     return order
 
 
@@ -82,6 +82,7 @@ class RetentionJob:
             out = purge_raw_payload(mask_order(order))
             if out is not order and await self._repo.save_order(out, order.version):
                 masked += 1
+            await self._repo.drop_payload(order.intake_key)
             state["orders_cursor"] = order.received_at
             if seen >= self._batch:
                 break
@@ -120,6 +121,7 @@ async def erase_person(repo: AnalyticsRepository, person_key: str, *, requested_
         out = erase_order(order)
         if out is not order and await repo.save_order(out, order.version):
             erased.append(order.ticket_no)
+        await repo.drop_payload(order.intake_key)
     entry = {"_id": f"erase:{uuid.uuid4().hex}", "at": now, "action": "erase_person",
              "subject": person_key, "requested_by": requested_by, "reason": reason,
              "tickets": erased}
