@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-__all__ = ["at_key", "key_range"]
+__all__ = ["TIME_KEY", "at_key", "key_range"]
+
+# The prefix of a key that is a time alone (`received_key`, `fire_key`, ...).
+TIME_KEY = "at"
 
 _END = "9999-12-31T23:59:59.999999~"
 

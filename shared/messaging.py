@@ -33,6 +33,7 @@ from faststream.rabbit.annotations import RabbitMessage
 from pydantic import BaseModel, SkipValidation, TypeAdapter, ValidationError
 
 from shared.errors import FieldError, PermanentError, field_errors_from_pydantic
+from shared.keys import TIME_KEY, at_key
 from shared.metrics import ConsumerMetrics
 from shared.publisher import EventPublisher
 from shared.store import DuplicateKey, Store, StoreUnavailable
@@ -217,6 +218,7 @@ class ReliableConsumer:
             "message_id": message_id,
             "routing_key": original_routing_key(message),
             "received_at": now,
+            "received_key": at_key(TIME_KEY, now),
             "reason": exc.reason,
             "errors": errors,
             "headers": original_headers,

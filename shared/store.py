@@ -60,6 +60,7 @@ INDEXES: tuple[tuple[str, tuple[tuple[str, int], ...], bool], ...] = (
     ("tickets", (("person_at", ASCENDING),), False),
     ("linked_submissions", (("ticket_no", ASCENDING),), False),
     ("rejected_messages", (("received_at", ASCENDING),), False),
+    ("rejected_messages", (("received_key", ASCENDING),), False),
     ("notifications", (("ticket_no", ASCENDING),), False),
     ("notifications", (("due_key", ASCENDING),), False),
     ("notifications", (("provider_id", ASCENDING),), False),

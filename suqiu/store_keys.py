@@ -62,6 +62,7 @@ FIELDS: tuple[tuple[str, str, _Key, dict[str, int]], ...] = (
     ("duplicate_signatures", "region_at", _region_at, {"region_key": 1, "at": 1, "region_at": 1}),
     ("duplicate_signatures", "cluster_at", _cluster_at,
      {"cluster_id": 1, "at": 1, "cluster_at": 1}),
+    ("rejected_messages", "received_key", _received_key, {"received_at": 1, "received_key": 1}),
     ("sla_timers", "fire_key", _fire_key, {"fire_at": 1, "fire_key": 1}),
     ("sla_timers", "due_key", _timer_due_key, {"due_at": 1, "due_key": 1}),
 )

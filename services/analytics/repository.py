@@ -19,7 +19,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 from services.analytics.domain.keys import Increment
 from services.intake.repository import PAYLOADS
 from shared.contracts import WorkOrder
-from shared.keys import key_range
+from shared.keys import TIME_KEY, at_key, key_range
 from shared.store import DuplicateKey, Store, StoreUnavailable
 
 __all__ = ["AGGREGATES", "INDEXES", "AnalyticsRepository"]
@@ -30,9 +30,10 @@ STATE = "analytics_state"
 AUDIT = "audit_log"
 ARCHIVE_QUEUE = "archive_queue"
 INDEXES: tuple[tuple[str, str], ...] = (
-    (AGGREGATES, "p"), (HOTSPOTS, "window_end"), (ARCHIVE_QUEUE, "due_at"),
-    ("rejected_messages", "received_at"), (AUDIT, "at"),
+    (AGGREGATES, "p"), (HOTSPOTS, "window_end"), (ARCHIVE_QUEUE, "due_key"),
+    ("rejected_messages", "received_key"), (AUDIT, "at"),
 )
+_PARTITION_CAP = 1_000_000  # aggregate documents of one day or month, far above any real count
 _PERSON_CAP = 10_000  # one person's orders over the retention period, at most
 
 
@@ -93,7 +94,7 @@ class AnalyticsRepository:
     async def partition(self, p: str) -> list[dict[str, Any]]:
         """Every aggregate document of one partition (equality on the indexed `p`)."""
         try:
-            return await self._agg.find({"p": p}).to_list(None)
+            return await self._agg.find({"p": p}).limit(_PARTITION_CAP).to_list(None)
         except PyMongoError as exc:
             raise StoreUnavailable(str(exc)) from exc
 
@@ -115,9 +116,12 @@ class AnalyticsRepository:
         cursor_at = start
         seen: set[str] = set()
         while True:
-            flt = {"received_at": {"$gte": cursor_at, "$lt": end}}
+            # the string key `received_key`: nx-27017 walks a datetime range slowly
+            flt = {"received_key": {"$gte": at_key(TIME_KEY, cursor_at),
+                                    "$lt": at_key(TIME_KEY, end)}}
             try:
-                docs = await tickets.find(flt).sort("received_at", ASCENDING).limit(page).to_list(None)
+                docs = await tickets.find(flt).sort("received_key", ASCENDING).limit(page) \
+                    .to_list(None)
             except PyMongoError as exc:
                 raise StoreUnavailable(str(exc)) from exc
             fresh = [d for d in docs if d["_id"] not in seen]
@@ -164,7 +168,8 @@ class AnalyticsRepository:
     async def schedule_archive(self, ticket_no: str, due_at: datetime) -> None:
         try:
             await self._store.collection(ARCHIVE_QUEUE).replace_one(
-                {"_id": ticket_no}, {"_id": ticket_no, "due_at": due_at}, upsert=True)
+                {"_id": ticket_no}, {"_id": ticket_no, "due_at": due_at,
+                                     "due_key": at_key(TIME_KEY, due_at)}, upsert=True)
         except DuplicateKeyError:
             pass
         except PyMongoError as exc:
@@ -172,7 +177,8 @@ class AnalyticsRepository:
 
     async def archive_due(self, now: datetime, limit: int) -> list[dict[str, Any]]:
         coll = self._store.collection(ARCHIVE_QUEUE)
-        return await coll.find({"due_at": {"$lte": now}}).sort("due_at", ASCENDING).limit(limit).to_list(None)
+        return await coll.find({"due_key": {"$lte": at_key(TIME_KEY, now)}}).sort(
+            "due_key", ASCENDING).limit(limit).to_list(None)
 
     async def drop_archive_entry(self, ticket_no: str) -> None:
         await self._store.collection(ARCHIVE_QUEUE).delete_one({"_id": ticket_no})
@@ -198,9 +204,10 @@ class AnalyticsRepository:
                              limit: int) -> tuple[int, datetime | None]:
         """Drop bodies and headers of rejected messages received in [after, before)."""
         coll = self._store.collection("rejected_messages")
-        docs = await coll.find({"received_at": {"$gte": after, "$lt": before}},
+        docs = await coll.find({"received_key": {"$gte": at_key(TIME_KEY, after),
+                                                 "$lt": at_key(TIME_KEY, before)}},
                                {"received_at": 1, "purged": 1}).sort(
-            "received_at", ASCENDING).limit(limit).to_list(None)
+            "received_key", ASCENDING).limit(limit).to_list(None)
         n = 0
         for d in docs:
             if not d.get("purged"):

@@ -18,7 +18,7 @@ from pymongo import DESCENDING
 
 from services.intake.domain import Candidate
 from shared.contracts import TicketStatus, WorkOrder
-from shared.keys import key_range
+from shared.keys import TIME_KEY, at_key, key_range
 from shared.store import DuplicateKey, Store
 from shared.ticket_numbers import TicketNumbers
 
@@ -135,5 +135,7 @@ class IntakeRepository:
         return [WorkOrder.from_document(d) for d in docs]
 
     async def archive_rejection(self, record: dict[str, Any]) -> None:
+        if isinstance(record.get("received_at"), datetime):
+            record = record | {"received_key": at_key(TIME_KEY, record["received_at"])}
         """Bad input that never reached the queue (HTTP): kept like the consumer's rejections."""
         await self._store.insert("rejected_messages", record)

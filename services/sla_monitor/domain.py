@@ -25,13 +25,13 @@ from shared.contracts import (
     TicketUrged,
     WorkOrder,
 )
-from shared.keys import at_key
+from shared.keys import TIME_KEY, at_key
 from shared.sla import SlaPolicies
 
 __all__ = ["TIME_KEY", "Moment", "StepTimer", "announce_kind", "due_now", "event_for", "moments", "plan",
            "time_keys"]
 
-TIME_KEY = "at"  # the prefix of `fire_key` / `due_key`
+# the prefix of `fire_key` / `due_key` (shared.keys.TIME_KEY)
 
 UPGRADE = "upgrade"  # pseudo-step: the automatic severity upgrade of a long-open order
 _CENTRE_STEPS = frozenset({"triage", "callback", "feedback", "revisit"})

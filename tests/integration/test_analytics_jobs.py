@@ -26,6 +26,7 @@ from services.analytics.metrics import AnalyticsMetrics
 from services.analytics.repository import AnalyticsRepository
 from services.analytics.retention import CommandSender, RetentionJob, erase_person
 from shared.contracts import Severity, TicketClassified, TicketStatus
+from shared.keys import TIME_KEY, at_key
 from shared.store import Store
 from shared.topology import Topology
 from tests.factories import make_order, small_catalogue
@@ -70,6 +71,7 @@ async def test_retention_masks_old_orders_and_purges_old_rejected_bodies(parts: 
     for i, age in enumerate((800, 10)):
         await store.insert("rejected_messages", {
             "_id": f"q:m{i}", "queue": "q", "received_at": NOW - timedelta(days=age),
+            "received_key": at_key(TIME_KEY, NOW - timedelta(days=age)),
             "body_text": '{"phone": "13800138000"}', "body_base64": "e30=", "headers": {"a": 1}})
     await parts["retention"].run_once(NOW)  # batch 2: runs until everything old is done
     for i in range(3):

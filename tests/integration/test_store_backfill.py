@@ -34,6 +34,7 @@ async def test_backfill_sets_missing_keys_idempotently(mongo_url: str, namespace
         assert first == {"tickets.received_key": 1202, "tickets.person_at": 601, "notifications.due_key": 1,
                          "duplicate_signatures.region_at": 1,
                          "duplicate_signatures.cluster_at": 1,
+                         "rejected_messages.received_key": 0,
                          "sla_timers.fire_key": 1, "sla_timers.due_key": 1}
         assert set((await backfill(mongo_url, namespace)).values()) == {0}
         found = await store.find("tickets", {"person_at": key_range("p1", T0)},
