@@ -155,6 +155,12 @@ class ConsoleRepository:
         except PyMongoError as exc:
             raise StoreUnavailable(str(exc)) from exc
 
+    async def hotspots(self, limit: int = 20) -> list[dict[str, Any]]:
+        """The newest problem hotspots the analytics service found (问题热点, docs/reports.md):
+        a walk of its `window_end` index, newest first."""
+        return await self._find("analytics_hotspots", {"window_end": {"$gte": "0"}},
+                                ("window_end", -1), limit)
+
     async def _find(self, coll: str, flt: dict[str, Any], sort: tuple[str, int] | None,
                     limit: int) -> list[dict[str, Any]]:
         try:

@@ -74,3 +74,28 @@ async def test_lock_out_after_repeated_failures(repo: ConsoleRepository) -> None
     assert (await accounts.sign_in("li.qiang", "correct-horse")).user is not None
     with pytest.raises(ValueError):
         await accounts.create("x y", "long-enough", "x", "triage")
+
+
+async def test_supervisors_see_the_newest_hotspots_first(repo: ConsoleRepository, mongo_url: str,
+                                                         namespace: str) -> None:
+    """The hotspots the analytics service recorded (analytics_hotspots), newest window first,
+    read by a walk of the window_end index, which the analytics service creates."""
+    from services.analytics.repository import AnalyticsRepository
+
+    store = Store(mongo_url, namespace)
+    try:
+        analytics = AnalyticsRepository(store)
+        await analytics.ensure_indexes()
+        for end, observed in (("2026-11-08", 9), ("2026-11-22", 14), ("2026-11-15", 11)):
+            assert await analytics.record_hotspot({
+                "_id": f"hotspot:{end}:市容环境:西湖区:文新街道", "window_start": end,
+                "window_end": end, "category": "市容环境", "district": "西湖区",
+                "street": "文新街道", "observed": observed, "baseline": 2.0,
+                "baseline_windows": [2, 2], "p_value": 0.001, "sample_tickets": ["SQ-1"]})
+        found = await repo.hotspots(limit=2)
+        assert [h["window_end"] for h in found] == ["2026-11-22", "2026-11-15"]
+        plan = await store.collection("analytics_hotspots").find(
+            {"window_end": {"$gte": "0"}}).sort("window_end", -1).limit(2).explain()
+        assert "window_end" in str(plan.get("queryPlanner", plan))
+    finally:
+        await store.close()

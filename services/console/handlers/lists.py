@@ -56,6 +56,7 @@ def list_routes(web: Web, svc: ConsoleService, salt: str, limit: int,
             request, "supervise.html", by_dept=dict(sorted(by_dept.items())),
             extensions=rows(await svc.repo.scan("status|extension_requested|", limit=limit)),
             mass=await svc.repo.scan("mass|", newest_first=True, limit=20),
+            hotspots=await svc.repo.hotspots(),
             department=dept,
             dept_rows=rows(await svc.repo.scan(f"inbox|{dept}|", limit=limit)) if dept else [])
 
