@@ -10,6 +10,8 @@ from typing import Any
 from pymongo.errors import PyMongoError
 
 from shared.contracts import TicketStatus, WorkOrder
+from shared.label_store import Labels
+from shared.labels import Label, LabelDecision
 from shared.store import Store, StoreUnavailable
 
 __all__ = ["DispatcherRepository"]
@@ -34,6 +36,14 @@ class DispatcherRepository:
 
     async def mark_sent(self, ticket_no: str, keys: Sequence[str]) -> None:
         await self._store.mark_sent(ticket_no, keys)
+
+    async def record_label(self, order: WorkOrder, decision: LabelDecision) -> Label:
+        """A person's decision as a training label (shared.label_store: one implementation,
+        idempotent per decision id)."""
+        try:
+            return await Labels(self._store).record(order, decision)
+        except PyMongoError as exc:
+            raise StoreUnavailable(str(exc)) from exc
 
     async def department_orders(self, department: str | None, status: str | None,
                                 limit: int) -> list[WorkOrder]:

@@ -16,6 +16,7 @@ from services.dispatcher.domain import (
     follow_commands,
     is_applied,
     join_master,
+    label_decision,
     record_members,
     transition,
 )
@@ -103,6 +104,7 @@ class LifecycleService:
             raise
         if written.outcome == "ok":
             self._metrics.commands.labels(cmd.action, cmd.role).inc()
+        await self._record_label(written.order, cmd, now, raise_errors=retries > 0)
         return Outcome(outcome=written.outcome, order=written.order, events=written.event_ids)
 
     async def merge(self, event: TicketMassIncident) -> str:
@@ -134,6 +136,25 @@ class LifecycleService:
         if changed:
             self._metrics.mass_merged.inc()
         return "ok" if changed else "duplicate"
+
+    async def _record_label(self, stored: WorkOrder, cmd: Command, now: datetime, *,
+                            raise_errors: bool) -> None:
+        """A person's decision becomes a training label after the order is saved (also for a
+        command applied before: the label write is idempotent per command id, so a crash
+        before it is repaired). A failed label write does not undo the command: with AMQP
+        (`raise_errors`) the error is raised so the broker redelivers the command; over HTTP
+        it is logged and the client's retry with the same command id records it."""
+        if not is_applied(stored, cmd):
+            return
+        decision = label_decision(stored, cmd, now)
+        if decision is None:
+            return
+        try:
+            await self.repo.record_label(stored, decision)
+        except Exception as exc:
+            log.warning("label_write_failed", action=cmd.action, error=type(exc).__name__)
+            if raise_errors:
+                raise
 
     def _observe_dispatch(self, order: WorkOrder) -> None:
         if order.dispatch and order.classification:

@@ -6,6 +6,7 @@ rules, `transition` the entry point.
 """
 
 from services.dispatcher.domain.dispatch import dispatch, dispatch_with_events, route, route_order
+from services.dispatcher.domain.learning import label_decision, recategorise
 from services.dispatcher.domain.mass import join_master, record_members
 from services.dispatcher.domain.orders import dispatched_event
 from services.dispatcher.domain.rules import (
@@ -39,7 +40,9 @@ __all__ = [
     "follow_commands",
     "is_applied",
     "join_master",
+    "label_decision",
     "lifecycle_of",
+    "recategorise",
     "record_members",
     "route",
     "route_order",
