@@ -11,13 +11,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from prometheus_client import CollectorRegistry
 from typer.testing import CliRunner
 
 from services.classifier.domain.labels import LabelDecision, LabelError
 from services.classifier.domain.model import load_model
 from services.classifier.repository import Labels, record_label
-from prometheus_client import CollectorRegistry
-
 from services.dispatcher.domain import Policy
 from services.dispatcher.metrics import DispatcherMetrics
 from services.dispatcher.repository import DispatcherRepository
