@@ -67,7 +67,12 @@ INDEXES: tuple[tuple[str, tuple[tuple[str, int], ...], bool], ...] = (
     ("sla_timers", (("fire_at", ASCENDING),), False),
     ("sla_timers", (("due_at", ASCENDING),), False),
     ("sla_timer_log", (("ticket_no", ASCENDING),), False),
+    ("duplicate_signatures", (("region_at", ASCENDING),), False),
+    ("duplicate_signatures", (("cluster_at", ASCENDING),), False),
     ("labels", (("at", ASCENDING),), False),  # classifier training labels: the time window
+    # the dispatcher's department inbox: one entry per (department, order), two keys
+    ("dispatch_inbox", (("open_due", ASCENDING),), False),
+    ("dispatch_inbox", (("status_due", ASCENDING),), False),
 )
 
 
@@ -173,6 +178,25 @@ class Store:
         async with self.op():
             result = await self.db[collection].bulk_write(ops, ordered=False)
         return int(result.matched_count)
+
+    async def replace_newer(self, collection: str, docs: Sequence[Mapping[str, Any]]) -> None:
+        """Upsert documents by `_id` in one unordered command, each only over an older
+        `version` (a newer stored document stays: its upsert hits the `_id` and is skipped).
+        Derived documents (e.g. an order's inbox entries) written after their source."""
+        if not docs:
+            return
+        # The body keeps its `_id`: nx-27017's upsert does not take it from the filter.
+        ops = [ReplaceOne({"_id": doc["_id"], "version": {"$lt": doc["version"]}}, dict(doc),
+                          upsert=True) for doc in docs]
+        try:
+            async with self.limit:
+                await self.db[collection].bulk_write(ops, ordered=False)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors") or []
+            if any(e.get("code") != 11000 for e in errors) or not errors:
+                raise StoreUnavailable(str(exc)) from exc
+        except PyMongoError as exc:
+            raise StoreUnavailable(str(exc)) from exc
 
     async def find_one(self, collection: str, flt: Mapping[str, Any]) -> dict[str, Any] | None:
         async with self.op():

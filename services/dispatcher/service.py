@@ -80,6 +80,8 @@ class LifecycleService:
             order, step, consumed=event.event_id)
         if written.outcome == "ok":
             self._observe_dispatch(written.order)
+        else:  # a redelivery: the first delivery may have stopped before the inbox entries
+            await self.repo.refresh_inbox(written.order)
         return written.outcome
 
     async def command(self, cmd: Command, *, retries: int = 0,
@@ -104,6 +106,8 @@ class LifecycleService:
             raise
         if written.outcome == "ok":
             self._metrics.commands.labels(cmd.action, cmd.role).inc()
+        elif is_applied(written.order, cmd):  # see dispatch(): repair the inbox entries
+            await self.repo.refresh_inbox(written.order)
         await self._record_label(written.order, cmd, now, raise_errors=retries > 0)
         return Outcome(outcome=written.outcome, order=written.order, events=written.event_ids)
 
