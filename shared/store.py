@@ -57,6 +57,7 @@ INDEXES: tuple[tuple[str, tuple[tuple[str, int], ...], bool], ...] = (
     ("tickets", (("status", ASCENDING),), False),
     ("tickets", (("received_at", ASCENDING),), False),
     ("tickets", (("person_at", ASCENDING),), False),
+    ("tickets", (("outbox_since", ASCENDING),), False),  # entries left pending (the sweeper)
     ("linked_submissions", (("ticket_no", ASCENDING),), False),
     ("rejected_messages", (("received_at", ASCENDING),), False),
     ("notifications", (("ticket_no", ASCENDING),), False),
@@ -291,7 +292,8 @@ class Store:
         Deliberately not conditional and not a new version (see shared/outbox.py)."""
         if keys:
             await self.update_by_id("tickets", ticket_no, {
-                "$unset": {f"outbox.{k}": "" for k in keys}, "$inc": {"outbox_rev": 1}})
+                "$unset": {**{f"outbox.{k}": "" for k in keys}, "outbox_since": ""},
+                "$inc": {"outbox_rev": 1}})
 
 
 def _check_no_datetime_set(update: Mapping[str, Any]) -> None:

@@ -7,12 +7,14 @@ nothing above imports pymongo."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from pymongo.errors import PyMongoError
 
 from services.dispatcher.domain.inbox import due_prefix, inbox_entries
 from shared.contracts import TicketStatus, WorkOrder
+from shared.contracts.tickets import OUTBOX_PENDING
 from shared.keys import key_range
 from shared.label_store import Labels
 from shared.labels import Label, LabelDecision
@@ -77,6 +79,14 @@ class DispatcherRepository:
         if not numbers:
             return []
         return await self._find({"_id": {"$in": numbers}}, len(numbers))
+
+    async def left_pending(self, before: datetime, limit: int) -> list[WorkOrder]:
+        """Orders whose outbox has held entries since before `before`, oldest first (a range
+        on the indexed `outbox_since`, bounded)."""
+        docs = await self._store.find(
+            "tickets", {"outbox_since": key_range(OUTBOX_PENDING, until=before)},
+            sort=[("outbox_since", 1)], limit=limit)
+        return [WorkOrder.from_document(d) for d in docs]
 
     async def triage_queue(self, limit: int) -> list[WorkOrder]:
         """Orders waiting in the triage queue (人工分拨)."""

@@ -3,8 +3,9 @@ in the outbox (shared/outbox.py), publish them. Shared by the AMQP subscriber an
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import structlog
 from pydantic import BaseModel
@@ -159,6 +160,37 @@ class LifecycleService:
             log.warning("label_write_failed", action=cmd.action, error=type(exc).__name__)
             if raise_errors:
                 raise
+
+    async def sweep_outboxes(self, age_s: float, limit: int) -> int:
+        """Publish what orders have held in their outbox for longer than `age_s` (an HTTP
+        command cut by a crash, an order nobody touched since): one bounded walk; returns how
+        many orders it flushed. Entries are published with their own ids (consumers
+        deduplicate), so a replica sweeping the same order at once does no harm."""
+        now = self._clock()
+        stale = await self.repo.left_pending(now - timedelta(seconds=age_s), limit)
+        for order in stale:
+            try:
+                await self._writer.at("dispatcher.sweep").flush(order)
+            except Exception as exc:  # the next sweep retries
+                log.warning("outbox_sweep_failed", ticket_no=order.ticket_no,
+                            error=type(exc).__name__)
+                continue
+            self._metrics.swept.inc(len(order.outbox))
+            log.info("outbox_swept", ticket_no=order.ticket_no, entries=len(order.outbox))
+        return len(stale)
+
+    async def sweep_forever(self, interval_s: float, age_s: float, limit: int) -> None:
+        """Background loop of `sweep_outboxes`; a failing walk is logged and retried."""
+        while True:
+            try:
+                swept = await self.sweep_outboxes(age_s, limit)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("outbox_sweep_failed", error=type(exc).__name__)
+                swept = 0
+            if swept < limit:
+                await asyncio.sleep(interval_s)
 
     def _observe_dispatch(self, order: WorkOrder) -> None:
         if order.dispatch and order.classification:

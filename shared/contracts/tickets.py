@@ -13,6 +13,8 @@ from shared.contracts.lifecycle import LifecycleState
 from shared.keys import at_key
 
 __all__ = [
+    "HANDED_ON",
+    "OUTBOX_PENDING",
     "Classification",
     "Dispatch",
     "HistoryEntry",
@@ -27,6 +29,10 @@ __all__ = [
 ]
 
 WORK_ORDER_SCHEMA_VERSION = 1
+# Events whose consumer writes the same order next (the classifier for ticket.received, the
+# dispatcher for ticket.classified): that write removes the entry it consumed (shared/outbox.py).
+HANDED_ON = frozenset({"ticket.received", "ticket.classified"})
+OUTBOX_PENDING = "pending"  # prefix of the `outbox_since` key (shared/keys.py)
 
 
 class _Doc(BaseModel):
@@ -233,6 +239,10 @@ class WorkOrder(_Doc):
         # The person's tickets by time, one indexed field (see shared/keys.py).
         if self.person_key:
             doc["person_at"] = at_key(self.person_key, self.received_at)
+        # Entries waiting for a publish that nobody else will make: the dispatcher's sweeper
+        # walks this key (docs/events.md); HANDED_ON entries wait for their consumer's write.
+        if any(e.routing_key not in HANDED_ON for e in self.outbox.values()):
+            doc["outbox_since"] = at_key(OUTBOX_PENDING, self.updated_at)
         return doc
 
     @classmethod
@@ -241,4 +251,5 @@ class WorkOrder(_Doc):
         data = dict(doc)
         data["ticket_no"] = data.pop("_id")
         data.pop("person_at", None)
+        data.pop("outbox_since", None)
         return cls.model_validate(data)
