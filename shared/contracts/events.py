@@ -215,7 +215,7 @@ class TicketRecategorised(_LifecycleEvent):
     category: str
     subcategory: str | None = None
     previous_category: str | None = None
-    department: str | None = Field(default=None, description="The new lead, when re-dispatched.")
+    target: str | None = Field(default=None, description="The new lead, when re-dispatched.")
     reason: str | None = Field(default=None, max_length=500)
 
 

@@ -58,7 +58,7 @@ def recategorise(order: WorkOrder, cmd: Command, now: datetime, policy: Policy,
                    cmd.reason, note=note)
     events: list[BaseModel] = [lifecycle_event(
         TicketRecategorised, "recategorised", out, order, cmd.actor, now, category=category,
-        subcategory=subcategory, previous_category=before, department=cmd.target,
+        subcategory=subcategory, previous_category=before, target=cmd.target,
         reason=cmd.reason)]
     if cmd.target:
         events.append(dispatched_event(out))
