@@ -7,8 +7,7 @@ notification held or retrying before the upgrade would never be released. Run th
 after upgrading (it is idempotent and safe while the services run): it walks each
 collection in `_id` order, in pages, and sets the missing field on each document by `_id`
 (strings only, so `$set` is portable). Work orders keep their raw payload where it is;
-new orders store it in `intake_payloads`. Work orders the dispatcher handled get their
-department inbox entries (`dispatch_inbox`, services/dispatcher/domain/inbox.py).
+new orders store it in `intake_payloads`.
 """
 
 from __future__ import annotations
@@ -16,14 +15,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import ValidationError
 from pymongo import AsyncMongoClient
 
-from services.dispatcher.domain.inbox import ALL, inbox_entries
-from services.dispatcher.repository import INBOX
-from shared.contracts import WorkOrder
 from shared.keys import at_key
-from shared.store import Store
 
 __all__ = ["backfill"]
 
@@ -80,33 +74,4 @@ async def backfill(mongo_url: str, database: str) -> dict[str, int]:
             updated[f"{coll}.{field}"] = count
     finally:
         await client.close()
-    updated[INBOX] = await _backfill_inbox(mongo_url, database)
     return updated
-
-
-async def _backfill_inbox(mongo_url: str, database: str) -> int:
-    """Inbox entries for every order the dispatcher handled whose entries are missing or older."""
-    store = Store(mongo_url, database)
-    count = 0
-    last: Any = None
-    try:
-        while True:
-            flt = {"_id": {"$gt": last} if last is not None else {"$gte": ""}}
-            page = await store.find("tickets", flt, sort=[("_id", 1)], limit=PAGE)
-            for doc in page:
-                if not doc.get("lifecycle") and not doc.get("dispatch"):
-                    continue  # not yet the dispatcher's
-                try:
-                    order = WorkOrder.from_document(doc)
-                except ValidationError:
-                    continue
-                mine = await store.find_one(INBOX, {"_id": f"{ALL}|{order.ticket_no}"})
-                if mine is None or mine.get("version", 0) < order.version:
-                    await store.replace_newer(INBOX, inbox_entries(order))
-                    count += 1
-            if len(page) < PAGE:
-                break
-            last = page[-1]["_id"]
-    finally:
-        await store.close()
-    return count

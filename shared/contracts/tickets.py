@@ -233,23 +233,23 @@ class WorkOrder(_Doc):
     def to_document(self) -> dict[str, Any]:
         """The Mongo document: `_id` is the ticket number."""
         doc = self.model_dump(mode="python")
+        # Entries waiting for a publish that nobody else will make: the dispatcher's sweeper
+        # walks this key (docs/events.md); HANDED_ON entries wait for their consumer's write.
+        if any(e.routing_key not in HANDED_ON for e in self.outbox.values()):
+            doc["outbox_since"] = at_key(OUTBOX_PENDING, self.updated_at)
         doc["_id"] = doc.pop("ticket_no")
         if doc.get("raw_payload") is None:
             doc.pop("raw_payload", None)
         # The person's tickets by time, one indexed field (see shared/keys.py).
         if self.person_key:
             doc["person_at"] = at_key(self.person_key, self.received_at)
-        # Entries waiting for a publish that nobody else will make: the dispatcher's sweeper
-        # walks this key (docs/events.md); HANDED_ON entries wait for their consumer's write.
-        if any(e.routing_key not in HANDED_ON for e in self.outbox.values()):
-            doc["outbox_since"] = at_key(OUTBOX_PENDING, self.updated_at)
         return doc
 
     @classmethod
     def from_document(cls, doc: dict[str, Any]) -> WorkOrder:
         """Inverse of to_document."""
         data = dict(doc)
+        data.pop("outbox_since", None)
         data["ticket_no"] = data.pop("_id")
         data.pop("person_at", None)
-        data.pop("outbox_since", None)
         return cls.model_validate(data)

@@ -6,11 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.contracts import TicketStatus
 from shared.keys import at_key, key_range
 from shared.store import Store
 from suqiu.store_keys import backfill
-from tests.factories import make_order
 
 pytestmark = pytest.mark.integration
 
@@ -25,7 +23,6 @@ async def test_backfill_sets_missing_keys_idempotently(mongo_url: str, namespace
                         "person_key": "p1" if i % 2 else None,
                         "received_at": T0 + timedelta(minutes=i)} for i in range(1, 1203)]
         await store.insert_many("tickets", old_tickets)
-        await store.insert_ticket(make_order(TicketStatus.DISPATCHED))  # led by construction
         await store.insert_many("notifications", [
             {"_id": "n1", "state": "held", "due_at": T0, "attempts": 0},
             {"_id": "n2", "state": "sent", "due_at": None, "attempts": 1}])
@@ -34,7 +31,7 @@ async def test_backfill_sets_missing_keys_idempotently(mongo_url: str, namespace
         first = await backfill(mongo_url, namespace)
         assert first == {"tickets.person_at": 601, "notifications.due_key": 1,
                          "duplicate_signatures.region_at": 1,
-                         "duplicate_signatures.cluster_at": 1, "dispatch_inbox": 1}
+                         "duplicate_signatures.cluster_at": 1}
         assert set((await backfill(mongo_url, namespace)).values()) == {0}
         found = await store.find("tickets", {"person_at": key_range("p1", T0)},
                                  sort=[("person_at", -1)], limit=5)
@@ -42,9 +39,6 @@ async def test_backfill_sets_missing_keys_idempotently(mongo_url: str, namespace
         held = await store.find("notifications", {"due_key": key_range("held", until=T0)},
                                 sort=[("due_key", 1)], limit=5)
         assert [d["_id"] for d in held] == ["n1"]
-        inbox = await store.find("dispatch_inbox", {"open_due": key_range("construction")},
-                                 sort=[("open_due", 1)], limit=5)
-        assert [d["ticket_no"] for d in inbox] == ["SQ-20261123-000001"]
         sig = await store.find_one("duplicate_signatures", {"_id": "SQ-1"})
         assert sig and sig["region_at"] == at_key("r", T0) and sig["cluster_at"] == at_key("c", T0)
     finally:
