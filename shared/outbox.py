@@ -36,6 +36,7 @@ import structlog
 from pydantic import BaseModel
 
 from shared.contracts import Command, PendingEvent, WorkOrder
+from shared.contracts.tickets import HANDED_ON
 from shared.store import VersionConflict
 
 __all__ = [
@@ -58,10 +59,9 @@ log = structlog.get_logger(__name__)
 FAULT_ENV = "SUQIU_FAULT_CRASH_AFTER_SAVE"
 FAULT_EXIT_CODE = 86
 COMMAND_ROUTING_KEY = "command.dispatcher"
-# Events whose consumer writes the same order next (the classifier for ticket.received, the
-# dispatcher for ticket.classified): that write removes the entry it consumed (`consumed=`),
-# so a fresh flush of only such entries saves its mark-sent write.
-HANDED_ON = frozenset({"ticket.received", "ticket.classified"})
+# HANDED_ON (shared/contracts/tickets.py): events whose consumer writes the same order next;
+# that write removes the entry it consumed (`consumed=`), so a fresh flush of only such
+# entries saves its mark-sent write.
 
 Message = BaseModel  # an event (routing key = its type) or a dispatcher Command
 Change = tuple[WorkOrder, Sequence[Message]]

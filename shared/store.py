@@ -58,6 +58,7 @@ INDEXES: tuple[tuple[str, tuple[tuple[str, int], ...], bool], ...] = (
     ("tickets", (("status", ASCENDING),), False),
     ("tickets", (("received_key", ASCENDING),), False),
     ("tickets", (("person_at", ASCENDING),), False),
+    ("tickets", (("outbox_since", ASCENDING),), False),  # entries left pending (the sweeper)
     ("linked_submissions", (("ticket_no", ASCENDING),), False),
     ("rejected_messages", (("received_at", ASCENDING),), False),
     ("rejected_messages", (("received_key", ASCENDING),), False),
@@ -73,6 +74,9 @@ INDEXES: tuple[tuple[str, tuple[tuple[str, int], ...], bool], ...] = (
     ("duplicate_signatures", (("region_at", ASCENDING),), False),
     ("duplicate_signatures", (("cluster_at", ASCENDING),), False),
     ("labels", (("at", ASCENDING),), False),  # classifier training labels: the time window
+    # the dispatcher's department inbox: one entry per (department, order), two keys
+    ("dispatch_inbox", (("open_due", ASCENDING),), False),
+    ("dispatch_inbox", (("status_due", ASCENDING),), False),
 )
 
 
@@ -179,6 +183,25 @@ class Store:
             result = await self.db[collection].bulk_write(ops, ordered=False)
         return int(result.matched_count)
 
+    async def replace_newer(self, collection: str, docs: Sequence[Mapping[str, Any]]) -> None:
+        """Upsert documents by `_id` in one unordered command, each only over an older
+        `version` (a newer stored document stays: its upsert hits the `_id` and is skipped).
+        Derived documents (e.g. an order's inbox entries) written after their source."""
+        if not docs:
+            return
+        # The body keeps its `_id`: nx-27017's upsert does not take it from the filter.
+        ops = [ReplaceOne({"_id": doc["_id"], "version": {"$lt": doc["version"]}}, dict(doc),
+                          upsert=True) for doc in docs]
+        try:
+            async with self.limit:
+                await self.db[collection].bulk_write(ops, ordered=False)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors") or []
+            if any(e.get("code") != 11000 for e in errors) or not errors:
+                raise StoreUnavailable(str(exc)) from exc
+        except PyMongoError as exc:
+            raise StoreUnavailable(str(exc)) from exc
+
     async def find_one(self, collection: str, flt: Mapping[str, Any]) -> dict[str, Any] | None:
         async with self.op():
             return await self.db[collection].find_one(dict(flt))
@@ -272,7 +295,8 @@ class Store:
         Deliberately not conditional and not a new version (see shared/outbox.py)."""
         if keys:
             await self.update_by_id("tickets", ticket_no, {
-                "$unset": {f"outbox.{k}": "" for k in keys}, "$inc": {"outbox_rev": 1}})
+                "$unset": {**{f"outbox.{k}": "" for k in keys}, "outbox_since": ""},
+                "$inc": {"outbox_rev": 1}})
 
 
 def _check_no_datetime_set(update: Mapping[str, Any]) -> None:

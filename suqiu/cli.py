@@ -187,11 +187,14 @@ def store_backfill() -> None:
     import asyncio
 
     from shared.settings import CommonSettings
+    from suqiu.inbox_backfill import backfill_inbox
     from suqiu.store_keys import backfill
 
     common = CommonSettings()
     for field, count in asyncio.run(backfill(common.mongo_url, common.mongo_db)).items():
         typer.echo(f"{field}: {count} document(s) updated")
+    inbox = asyncio.run(backfill_inbox(common.mongo_url, common.mongo_db))
+    typer.echo(f"dispatch_inbox: {inbox} order(s) given their inbox entries")
 
 
 @app.command("sms-sandbox")

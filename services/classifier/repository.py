@@ -15,16 +15,15 @@ from typing import Any
 from pymongo.errors import PyMongoError
 
 from services.classifier.domain.clustering import Member
-from services.classifier.domain.labels import Label, LabelDecision, apply_decision
 from shared.contracts import WorkOrder
 from shared.keys import at_key, key_range
-from shared.store import DuplicateKey, Store, StoreUnavailable, VersionConflict
+from shared.label_store import LABELS, Labels, record_label
+from shared.store import DuplicateKey, Store, StoreUnavailable
 
 __all__ = ["LABELS", "SIGNATURES", "Labels", "Orders", "Signatures", "labelled_history",
            "record_label"]
 
 SIGNATURES = "duplicate_signatures"
-LABELS = "labels"
 
 
 class Orders:
@@ -107,49 +106,3 @@ async def labelled_history(store: Store, limit: int = 100_000) -> list[dict[str,
     except PyMongoError as exc:
         raise StoreUnavailable(str(exc)) from exc
     return rows
-
-
-class Labels:
-    """Training labels: one document per work order, written by `_id` on a version."""
-
-    def __init__(self, store: Store, attempts: int = 5) -> None:
-        self._store = store
-        self._attempts = attempts
-
-    async def get(self, ticket_no: str) -> Label | None:
-        doc = await self._store.find_one(LABELS, {"_id": ticket_no})
-        return Label.from_document(doc) if doc else None
-
-    async def record(self, order: WorkOrder, decision: LabelDecision) -> Label:
-        """Apply one person's decision to the order's label (a repeated decision is a no-op)."""
-        for _ in range(self._attempts):
-            current = await self.get(order.ticket_no)
-            new = apply_decision(current, order, decision)
-            if new is None:
-                assert current is not None
-                return current
-            if current is None:
-                try:
-                    await self._store.insert(LABELS, new.to_document())
-                    return new
-                except DuplicateKey:
-                    continue
-            elif await self._store.replace_by_id(LABELS, new.to_document(),
-                                                 condition={"version": current.version}):
-                return new
-        raise VersionConflict(f"label {order.ticket_no}: {self._attempts} concurrent writers")
-
-    async def window(self, since: datetime, until: datetime, limit: int = 100_000
-                     ) -> list[Label]:
-        """Labels decided in [since, until), oldest first (a range on the indexed `at`)."""
-        try:
-            cursor = self._store.collection(LABELS).find(
-                {"at": {"$gte": since, "$lt": until}}).sort("at", 1).limit(limit)
-            return [Label.from_document(d) async for d in cursor]
-        except PyMongoError as exc:
-            raise StoreUnavailable(str(exc)) from exc
-
-
-async def record_label(store: Store, order: WorkOrder, decision: LabelDecision) -> Label:
-    """What the dispatcher calls after a re-categorise command or a lead department's sign."""
-    return await Labels(store).record(order, decision)

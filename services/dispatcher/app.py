@@ -41,4 +41,7 @@ def create_runtime(common: CommonSettings | None = None,
     register(parts.consumer, parts.broker, parts.topology, DispatcherHandler(lifecycle),
              settings.prefetch)
     api = DispatcherHttpApi(lifecycle, credentials, metrics, settings.inbox_limit)
-    return parts.runtime(settings.http_port, routes=api.routes())
+    background = [] if settings.outbox_sweep_interval_s <= 0 else [
+        lambda: lifecycle.sweep_forever(settings.outbox_sweep_interval_s,
+                                        settings.outbox_sweep_age_s, settings.outbox_sweep_batch)]
+    return parts.runtime(settings.http_port, routes=api.routes(), background=background)

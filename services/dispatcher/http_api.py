@@ -145,10 +145,10 @@ class DispatcherHttpApi:
         dept = principal.department
         if principal.role != "department":
             dept = request.query_params.get("department") or ""
-        found = await self._life.repo.department_orders(dept or None, status, self._limit * 4)
-        orders = [o for o in found
-                  if (status or o.status.value not in _CLOSED) and (not dept or can_see(
-                      Principal(department=dept), o))]
+        found = await self._life.repo.department_orders(dept or None, status, self._limit)
+        orders = [o for o in found  # the orders as stored, whatever their inbox entry said
+                  if (o.status.value == status if status else o.status.value not in _CLOSED)
+                  and (not dept or can_see(Principal(department=dept), o))]
         orders.sort(key=lambda o: (_iso(o.sla.resolution_due if o.sla else None) or "~",
                                    o.ticket_no))
         return JSONResponse({"department": dept or None,

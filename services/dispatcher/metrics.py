@@ -48,6 +48,11 @@ class DispatcherMetrics:
             "Mass-incident clusters merged (or grown) under a master order.",
             registry=registry,
         )
+        self.swept = Counter(
+            "suqiu_dispatcher_outbox_swept_total",
+            "Outbox entries left pending (e.g. by a crash) that the sweeper published.",
+            registry=registry,
+        )
         self.http = Counter(
             "suqiu_dispatcher_http_requests_total",
             "Department / supervisor API requests, by endpoint and status code.",

@@ -3,8 +3,9 @@ in the outbox (shared/outbox.py), publish them. Shared by the AMQP subscriber an
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import structlog
 from pydantic import BaseModel
@@ -16,6 +17,7 @@ from services.dispatcher.domain import (
     follow_commands,
     is_applied,
     join_master,
+    label_decision,
     record_members,
     transition,
 )
@@ -79,6 +81,8 @@ class LifecycleService:
             order, step, consumed=event.event_id)
         if written.outcome == "ok":
             self._observe_dispatch(written.order)
+        else:  # a redelivery: the first delivery may have stopped before the inbox entries
+            await self.repo.refresh_inbox(written.order)
         return written.outcome
 
     async def command(self, cmd: Command, *, retries: int = 0,
@@ -103,6 +107,9 @@ class LifecycleService:
             raise
         if written.outcome == "ok":
             self._metrics.commands.labels(cmd.action, cmd.role).inc()
+        elif is_applied(written.order, cmd):  # see dispatch(): repair the inbox entries
+            await self.repo.refresh_inbox(written.order)
+        await self._record_label(written.order, cmd, now, raise_errors=retries > 0)
         return Outcome(outcome=written.outcome, order=written.order, events=written.event_ids)
 
     async def merge(self, event: TicketMassIncident) -> str:
@@ -134,6 +141,56 @@ class LifecycleService:
         if changed:
             self._metrics.mass_merged.inc()
         return "ok" if changed else "duplicate"
+
+    async def _record_label(self, stored: WorkOrder, cmd: Command, now: datetime, *,
+                            raise_errors: bool) -> None:
+        """A person's decision becomes a training label after the order is saved (also for a
+        command applied before: the label write is idempotent per command id, so a crash
+        before it is repaired). A failed label write does not undo the command: with AMQP
+        (`raise_errors`) the error is raised so the broker redelivers the command; over HTTP
+        it is logged and the client's retry with the same command id records it."""
+        if not is_applied(stored, cmd):
+            return
+        decision = label_decision(stored, cmd, now)
+        if decision is None:
+            return
+        try:
+            await self.repo.record_label(stored, decision)
+        except Exception as exc:
+            log.warning("label_write_failed", action=cmd.action, error=type(exc).__name__)
+            if raise_errors:
+                raise
+
+    async def sweep_outboxes(self, age_s: float, limit: int) -> int:
+        """Publish what orders have held in their outbox for longer than `age_s` (an HTTP
+        command cut by a crash, an order nobody touched since): one bounded walk; returns how
+        many orders it flushed. Entries are published with their own ids (consumers
+        deduplicate), so a replica sweeping the same order at once does no harm."""
+        now = self._clock()
+        stale = await self.repo.left_pending(now - timedelta(seconds=age_s), limit)
+        for order in stale:
+            try:
+                await self._writer.at("dispatcher.sweep").flush(order)
+            except Exception as exc:  # the next sweep retries
+                log.warning("outbox_sweep_failed", ticket_no=order.ticket_no,
+                            error=type(exc).__name__)
+                continue
+            self._metrics.swept.inc(len(order.outbox))
+            log.info("outbox_swept", ticket_no=order.ticket_no, entries=len(order.outbox))
+        return len(stale)
+
+    async def sweep_forever(self, interval_s: float, age_s: float, limit: int) -> None:
+        """Background loop of `sweep_outboxes`; a failing walk is logged and retried."""
+        while True:
+            try:
+                swept = await self.sweep_outboxes(age_s, limit)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("outbox_sweep_failed", error=type(exc).__name__)
+                swept = 0
+            if swept < limit:
+                await asyncio.sleep(interval_s)
 
     def _observe_dispatch(self, order: WorkOrder) -> None:
         if order.dispatch and order.classification:

@@ -33,3 +33,9 @@ class DispatcherSettings(BaseSettings):
     credentials_file: Path | None = Field(
         default=None, description="A file holding the same JSON (e.g. a mounted secret).")
     inbox_limit: int = Field(default=200, ge=1, le=1000)
+    outbox_sweep_interval_s: float = Field(
+        default=30, ge=0, description="How often the outbox sweeper walks; 0 turns it off.")
+    outbox_sweep_age_s: float = Field(
+        default=60, gt=0, description="Entries pending this long are published by the sweeper.")
+    outbox_sweep_batch: int = Field(default=100, ge=1, le=1000,
+                                    description="Most orders one sweep publishes.")

@@ -13,7 +13,8 @@ Role = Literal["department", "supervisor", "operator", "system"]
 Satisfaction = Literal["非常满意", "满意", "基本满意", "不满意"]
 Action = Literal["assign", "sign", "return", "transfer", "reassign", "start", "suspend", "resume",
                  "request_extension", "approve_extension", "reject_extension", "escalate",
-                 "reply", "feedback", "revisit", "close", "archive", "reopen", "urge", "note"]
+                 "reply", "feedback", "revisit", "close", "archive", "reopen", "urge", "note",
+                 "recategorise"]
 
 
 class Command(BaseModel):
@@ -31,6 +32,10 @@ class Command(BaseModel):
     department: str | None = Field(default=None, description="The acting department (role department).")
     reason: str | None = Field(default=None, max_length=500)
     target: str | None = Field(default=None, description="Department for assign / transfer / reassign.")
+    category: str | None = Field(default=None, max_length=64,
+                                 description="The category a person sets (recategorise).")
+    subcategory: str | None = Field(default=None, max_length=64,
+                                    description="The subcategory a person sets (recategorise).")
     co: list[str] = Field(default_factory=list, description="Co-handling departments for assign.")
     summary: str | None = Field(default=None, max_length=500, description="Reply text for the person.")
     satisfaction: Satisfaction | None = None

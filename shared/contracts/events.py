@@ -207,6 +207,18 @@ class TicketSigned(_LifecycleEvent):
     department: str
 
 
+class TicketRecategorised(_LifecycleEvent):
+    """A person (triage desk or supervisor) set the order's category; with a department given,
+    the order was dispatched there again (a `ticket.dispatched` follows)."""
+
+    type: Literal["ticket.recategorised"] = "ticket.recategorised"
+    category: str
+    subcategory: str | None = None
+    previous_category: str | None = None
+    target: str | None = Field(default=None, description="The new lead, when re-dispatched.")
+    reason: str | None = Field(default=None, max_length=500)
+
+
 class TicketReturned(_LifecycleEvent):
     """The department returned the order as not theirs (退单); it waits for re-dispatch."""
 
@@ -279,7 +291,7 @@ TicketEvent = Annotated[
     | SlaEscalated | TicketUrged | TicketReplied | TicketRevisitRequested
     | TicketExtensionApproved | TicketInvalid | TicketLinked | TicketTriageRequired
     | TicketMassIncident | TicketSigned | TicketReturned | TicketTransferred | TicketSuspended
-    | TicketResumed | TicketExtensionRequested | TicketClosed | TicketReopened
+    | TicketRecategorised | TicketResumed | TicketExtensionRequested | TicketClosed | TicketReopened
     | TicketEscalated,
     Field(discriminator="type"),
 ]

@@ -46,6 +46,9 @@ class LifecycleState(BaseModel):
 
     lead: str | None = None
     co: list[str] = Field(default_factory=list)
+    departments: list[str] = Field(
+        default_factory=list, description="Every department the order was ever dispatched to "
+                                          "(lead or assisting): their inbox entries.")
     candidates: list[str] = Field(default_factory=list)
     returned_by: list[str] = Field(default_factory=list)
     signed: dict[str, datetime] = Field(default_factory=dict)

@@ -13,6 +13,8 @@ from shared.contracts.lifecycle import LifecycleState
 from shared.keys import at_key
 
 __all__ = [
+    "HANDED_ON",
+    "OUTBOX_PENDING",
     "Classification",
     "Dispatch",
     "HistoryEntry",
@@ -27,6 +29,10 @@ __all__ = [
 ]
 
 WORK_ORDER_SCHEMA_VERSION = 1
+# Events whose consumer writes the same order next (the classifier for ticket.received, the
+# dispatcher for ticket.classified): that write removes the entry it consumed (shared/outbox.py).
+HANDED_ON = frozenset({"ticket.received", "ticket.classified"})
+OUTBOX_PENDING = "pending"  # prefix of the `outbox_since` key (shared/keys.py)
 
 
 class _Doc(BaseModel):
@@ -227,6 +233,10 @@ class WorkOrder(_Doc):
     def to_document(self) -> dict[str, Any]:
         """The Mongo document: `_id` is the ticket number."""
         doc = self.model_dump(mode="python")
+        # Entries waiting for a publish that nobody else will make: the dispatcher's sweeper
+        # walks this key (docs/events.md); HANDED_ON entries wait for their consumer's write.
+        if any(e.routing_key not in HANDED_ON for e in self.outbox.values()):
+            doc["outbox_since"] = at_key(OUTBOX_PENDING, self.updated_at)
         doc["_id"] = doc.pop("ticket_no")
         if doc.get("raw_payload") is None:
             doc.pop("raw_payload", None)
@@ -241,6 +251,7 @@ class WorkOrder(_Doc):
     def from_document(cls, doc: dict[str, Any]) -> WorkOrder:
         """Inverse of to_document."""
         data = dict(doc)
+        data.pop("outbox_since", None)
         data["ticket_no"] = data.pop("_id")
         data.pop("person_at", None)
         data.pop("received_key", None)

@@ -203,3 +203,70 @@ async def test_concurrent_http_commands_on_one_version_have_one_winner(stack: St
     assert next(r for r in results if r.status_code == 409).json()["error"]["code"] == \
         "version_conflict"
     assert (await desk.doc())["version"] == version + 1
+
+
+async def test_recategorise_and_accept_become_labels_over_http_and_amqp(
+        stack: StackInfo) -> None:
+    """The learning loop's dispatcher side on the real stack: the triage desk re-categorises
+    and re-dispatches over HTTP, the new lead signs over AMQP (delivered twice: one label
+    entry), a supervisor re-categorises again over AMQP; `ticket.recategorised` is routed."""
+    conn = await aio_pika.connect(stack.amqp_url)
+    channel = await conn.channel()
+    watch = await channel.declare_queue(exclusive=True)
+    await watch.bind(f"{stack.namespace}.events", routing_key="ticket.recategorised")
+    sample = next(s for s in SAMPLES if s.channel == "hotline" and s.phone)
+    env = build_envelope(sample, seq=43 * len(SAMPLES) + 1, run_id=uuid.uuid4().hex[:8],
+                         now=datetime.now(UTC))
+    async with ChannelPublisher(stack.amqp_url, stack.namespace) as pub:
+        await pub.publish(env)
+    key = f"{env['channel']}:{env['channel_message_id']}"
+    found = await wait_for_tickets(stack.mongo_url, stack.mongo_db, [key], timeout=60)
+    desk = Desk(stack, found[key]["_id"])
+    await eventually(desk.doc, lambda d: d["status"] in {"dispatched", "triage"}, timeout=30)
+
+    answer = await desk.act(OPERATOR, action="recategorise", category="劳动和社会保障",
+                            subcategory=None, target="hrss_bureau", reason="实为欠薪",
+                            command_id=f"rc1-{key}")
+    assert answer["status"] == "dispatched" and answer["outcome"] == "ok"
+    doc = await desk.doc()
+    assert doc["classification"]["category"] == "劳动和社会保障"
+    assert doc["lifecycle"]["lead"] == "hrss_bureau"
+    assert doc["history"][-1]["action"] == "recategorise"
+
+    sign = {"type": "dispatcher.command", "command_id": f"sg-{key}", "ticket_no": desk.ticket_no,
+            "action": "sign", "actor": "hrss_bureau", "role": "department",
+            "department": "hrss_bureau"}
+    await _amqp_command(stack, sign)
+    await _amqp_command(stack, sign)  # a redelivered command records nothing twice
+    await desk.wait_status("signed")
+    await _amqp_command(stack, {"type": "dispatcher.command", "command_id": f"rc2-{key}",
+                                "ticket_no": desk.ticket_no, "action": "recategorise",
+                                "actor": "city_gov", "role": "supervisor",
+                                "category": "城乡建设", "reason": "复核"})
+
+    async def label() -> dict[str, Any]:
+        client = mongo(stack.mongo_url)
+        try:
+            return await client[stack.mongo_db]["labels"].find_one(
+                {"_id": desk.ticket_no}) or {}
+        finally:
+            await client.close()
+
+    lab = await eventually(label, lambda d: len(d.get("trail", [])) >= 3, timeout=30)
+    assert [t["id"] for t in lab["trail"]] == [f"rc1-{key}", f"sg-{key}", f"rc2-{key}"]
+    assert (lab["category"], lab["category_by"], lab["category_role"]) == (
+        "城乡建设", "city_gov", "supervisor")
+    assert (lab["department"], lab["department_by"], lab["department_role"]) == (
+        "hrss_bureau", "hrss_bureau", "department")
+    seen: list[str] = []
+
+    async def drain() -> list[str]:
+        while (msg := await watch.get(no_ack=True, fail=False)) is not None:
+            event = json.loads(msg.body)
+            if event["ticket_no"] == desk.ticket_no:
+                seen.append(event["event_id"])
+        return seen
+
+    await eventually(drain, lambda s: len(s) >= 2, timeout=20)
+    await conn.close()
+    assert len(set(seen)) == 2

@@ -50,9 +50,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory, amqp_url: str,
 class Dispatcher:
     """One dispatcher process, optionally with a crash point."""
 
-    def __init__(self, stack: StackInfo, log: Path, fault: str | None = None) -> None:
+    def __init__(self, stack: StackInfo, log: Path, fault: str | None = None,
+                 extra_env: dict[str, str] | None = None) -> None:
         self.port = free_port()
-        env = dict(os.environ) | {
+        env = dict(os.environ) | (extra_env or {}) | {
             "AMQP_URL": stack.amqp_url, "MONGO_URL": stack.mongo_url,
             "SUQIU_NAMESPACE": stack.namespace, "SUQIU_MONGO_DB": stack.mongo_db,
             SERVICE_PORT_ENV["dispatcher"]: str(self.port)}
@@ -258,6 +259,52 @@ async def test_a_crash_mid_propagation_leaves_no_mass_incident_member_behind(
             assert doc["lifecycle"]["applied"].count(cid) == 1
         # one fact, one id: a repeated publish carries the same event id
         assert len({e["event_id"] for e in seen}) == len(numbers)
+    finally:
+        assert second.stop() == 0
+        await conn.close()
+
+
+async def test_an_http_command_cut_by_a_crash_is_published_by_the_sweeper(
+        stack: StackInfo, tmp_path: Path) -> None:
+    """No redelivery and nobody touches the order again: the restarted dispatcher's outbox
+    sweeper publishes what the crashed HTTP command left pending (docs/events.md)."""
+    lead_token = "tok-sweeper-lead-0123456789"
+    setup = Dispatcher(stack, tmp_path / "dispatcher-0.log")
+    try:
+        setup.wait_ready()
+        [no] = await _submit(stack, 1, seq0=7301)
+    finally:
+        assert setup.stop() == 0
+    lead = (await _doc(stack, no))["lifecycle"]["lead"]
+    creds = {"SUQIU_DISPATCHER_CREDENTIALS": json.dumps({lead_token: {"department": lead}})}
+    first = Dispatcher(stack, tmp_path / "dispatcher-1.log", fault="dispatcher.command",
+                       extra_env=creds)
+    conn, watch = await _watch(stack)
+    try:
+        first.wait_ready()
+        with pytest.raises(httpx.HTTPError):  # the process dies before it answers
+            await asyncio.to_thread(
+                httpx.post, f"http://127.0.0.1:{first.port}/dispatcher/v1/tickets/{no}/commands",
+                json={"action": "sign"}, headers={"Authorization": f"Bearer {lead_token}"},
+                timeout=30)
+        assert await asyncio.to_thread(first.proc.wait, 60) == FAULT_EXIT_CODE
+    finally:
+        first.stop()
+    crashed = await _doc(stack, no)
+    assert crashed["status"] == "signed" and crashed["outbox"] and crashed.get("outbox_since")
+    assert await _drain(watch) == []
+
+    second = Dispatcher(stack, tmp_path / "dispatcher-2.log", extra_env=creds | {
+        "SUQIU_DISPATCHER_OUTBOX_SWEEP_INTERVAL_S": "0.2",
+        "SUQIU_DISPATCHER_OUTBOX_SWEEP_AGE_S": "0.5"})
+    try:
+        second.wait_ready()
+        seen: list[dict[str, Any]] = []
+        assert await _until_signed(stack, [no], watch, seen) == {no}
+        done = await eventually(lambda: _doc(stack, no), lambda d: not d["outbox"])
+        assert done["outbox"] == {} and "outbox_since" not in done
+        assert done["version"] == crashed["version"]  # published, not acted on again
+        assert {e["event_id"] for e in seen} == {f"{no}:signed:{crashed['version']}"}
     finally:
         assert second.stop() == 0
         await conn.close()

@@ -11,12 +11,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from prometheus_client import CollectorRegistry
 from typer.testing import CliRunner
 
 from services.classifier.domain.labels import LabelDecision, LabelError
 from services.classifier.domain.model import load_model
 from services.classifier.repository import Labels, record_label
-from shared.contracts import Content, TicketStatus, WorkOrder
+from services.dispatcher.domain import Policy
+from services.dispatcher.metrics import DispatcherMetrics
+from services.dispatcher.repository import DispatcherRepository
+from services.dispatcher.routing import RoutingRules
+from services.dispatcher.service import LifecycleService
+from shared.catalogue import load_catalogue
+from shared.contracts import Command, Content, PendingEvent, TicketStatus, WorkOrder
 from shared.store import Store
 from suqiu.cli import app
 from tests.factories import make_classification, make_order
@@ -158,6 +165,72 @@ def test_train_from_history_learns_only_labels_in_the_window(mongo_url: str, db:
         app, ["train", "--from-history", "--since", "2020-01-01", "--until", "2020-02-01",
               "--out", str(tmp_path / "m2")], env=env)
     assert empty.exit_code != 0 and "no examples" in empty.output
+
+
+class _Sent:
+    """The dispatcher's outbox publisher for this test (the broker is tested elsewhere)."""
+
+    async def publish_pending(self, entry: PendingEvent, ticket_no: str) -> bool:
+        return True
+
+
+async def _decide_through_the_dispatcher(mongo_url: str, db: str) -> None:
+    """The same people's decisions, made as dispatcher commands: the triage desk
+    re-categorises and re-dispatches, the new lead signs (the accepting), a redelivered sign
+    records nothing twice."""
+    store = Store(mongo_url, db)
+    await store.ensure_indexes()
+    clock = iter(T + timedelta(minutes=m) for m in range(0, 10_000, 7))
+    life = LifecycleService(DispatcherRepository(store), _Sent(), Policy(load_catalogue()),
+                            RoutingRules(), DispatcherMetrics(CollectorRegistry()),
+                            clock=lambda: next(clock))
+
+    def cmd(n: int, action: str, actor: str, role: str, **kw: str) -> Command:
+        return Command.model_validate({"command_id": f"{action}-{n}", "ticket_no":
+                                       f"SQ-20261101-{n:06d}", "action": action,
+                                       "actor": actor, "role": role, **kw})
+    try:
+        n = 0
+        for category, dept, texts in ROWS:
+            for text in texts:
+                n += 1
+                await store.insert_ticket(_order(n, text))
+                await life.command(cmd(n, "recategorise", "op-7", "operator", category=category,
+                                       target=dept, reason="分类有误"), retries=3)
+                sign = cmd(n, "sign", dept, "department", department=dept)
+                await life.command(sign, retries=3)
+                assert (await life.command(sign, retries=3)).outcome == "duplicate"
+    finally:
+        await store.close()
+
+
+def test_train_from_history_learns_the_dispatchers_decisions(mongo_url: str, db: str,
+                                                             tmp_path: Path) -> None:
+    asyncio.run(_decide_through_the_dispatcher(mongo_url, db))
+
+    async def check() -> None:
+        store = Store(mongo_url, db)
+        try:
+            lab = await Labels(store).get("SQ-20261101-000007")
+            assert lab is not None
+            assert (lab.category, lab.category_by, lab.category_role) == (
+                "劳动和社会保障", "op-7", "operator")
+            assert (lab.department, lab.department_by, lab.department_role) == (
+                "hrss_bureau", "hrss_bureau", "department")
+            assert [t["kind"] for t in lab.trail] == ["recategorise", "accepted"]
+            assert lab.corrected and lab.predicted["department"] == "hotline_triage"
+        finally:
+            await store.close()
+    asyncio.run(check())
+    result = CliRunner().invoke(
+        app, ["train", "--from-history", "--since", "2026-10-01", "--until", "2026-12-01",
+              "--out", str(tmp_path / "m"), "--holdout", "0"],
+        env={"MONGO_URL": mongo_url, "SUQIU_MONGO_DB": db})
+    assert result.exit_code == 0, result.output
+    model = load_model(tmp_path / "m")
+    assert model.meta["examples"] == 12
+    assert set(model.heads["category"].labels) == {"城乡建设", "劳动和社会保障"}
+    assert set(model.heads["department"].labels) == {"construction_bureau", "hrss_bureau"}
 
 
 def test_retrain_without_enough_labels_does_nothing(tmp_path: Path, mongo_url: str) -> None:

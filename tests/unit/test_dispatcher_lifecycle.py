@@ -79,6 +79,8 @@ VALID: dict[str, Command] = {
     "reopen": cmd("reopen", "supervisor", reason="复查发现未整改"),
     "urge": cmd("urge", "supervisor", reason="请尽快办理"),
     "note": cmd("note", "supervisor", reason="抽查：处理规范"),
+    "recategorise": cmd("recategorise", "operator", category="劳动和社会保障",
+                        subcategory="拖欠工资", target="labour", reason="实为欠薪"),
 }
 
 # Where an accepted command leaves the order (None: the state it was in).
@@ -89,6 +91,7 @@ TARGET: dict[str, TicketStatus | None] = {
     "approve_extension": S.IN_PROGRESS, "reject_extension": S.IN_PROGRESS, "escalate": None,
     "reply": S.REPLIED, "feedback": S.FEEDBACK_GIVEN, "revisit": S.CLOSED, "close": S.CLOSED,
     "archive": S.ARCHIVED, "reopen": S.DISPATCHED, "urge": None, "note": None,
+    "recategorise": S.DISPATCHED,
 }
 # Accepted by the table but refused by the step, given the fixture.
 STEP_REFUSALS = {("sign", s): "already_signed" for s in HANDLING - {S.DISPATCHED}}

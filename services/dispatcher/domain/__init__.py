@@ -6,6 +6,8 @@ rules, `transition` the entry point.
 """
 
 from services.dispatcher.domain.dispatch import dispatch, dispatch_with_events, route, route_order
+from services.dispatcher.domain.inbox import current_departments, due_prefix, inbox_entries
+from services.dispatcher.domain.learning import label_decision, recategorise
 from services.dispatcher.domain.mass import join_master, record_members
 from services.dispatcher.domain.orders import dispatched_event
 from services.dispatcher.domain.rules import (
@@ -33,13 +35,18 @@ __all__ = [
     "Policy",
     "Refused",
     "Rule",
+    "current_departments",
     "dispatch",
     "dispatch_with_events",
     "dispatched_event",
+    "due_prefix",
     "follow_commands",
+    "inbox_entries",
     "is_applied",
     "join_master",
+    "label_decision",
     "lifecycle_of",
+    "recategorise",
     "record_members",
     "route",
     "route_order",

@@ -51,6 +51,7 @@ def dispatch_to(order: WorkOrder, lc: LifecycleState, dept: str, co: list[str], 
     if unknown:
         raise Refused("unknown_department", f"no department {unknown[0]!r}")
     lc.lead, lc.co = dept, [c for c in co if c != dept]
+    lc.departments = list(dict.fromkeys([*lc.departments, dept, *lc.co]))
     lc.signed, lc.replies, lc.extension_due, lc.resume_to = {}, {}, None, None
     lc.dispatch_round += 1
     base = order.model_copy(update={

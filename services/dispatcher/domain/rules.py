@@ -72,6 +72,7 @@ TABLE: dict[str, Rule] = {
     "reopen": _r("supervisor", {S.CLOSED}, S.DISPATCHED, reason_required=True),
     "urge": _r("supervisor", HANDLING, None),
     "note": _r("supervisor", ANY, None, reason_required=True),
+    "recategorise": _r("operator supervisor", HANDLING | {S.TRIAGE}, None, reason_required=True),
 }
 ACTIONS: tuple[str, ...] = tuple(TABLE)
 

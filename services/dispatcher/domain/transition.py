@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from services.dispatcher.domain import closing, handling
+from services.dispatcher.domain import closing, handling, learning
 from services.dispatcher.domain.handling import Outcome, Step
 from services.dispatcher.domain.rules import KEEP_APPLIED, TABLE, Policy, Refused, Rule, lifecycle_of
 from shared.contracts import Command, LifecycleState, WorkOrder
@@ -25,6 +25,7 @@ STEPS: dict[str, Step] = {
     "reject_extension": handling.decide_extension, "escalate": closing.escalate,
     "reply": closing.reply, "revisit": closing.revisit, "reopen": closing.reopen,
     "urge": closing.urge_or_note, "note": closing.urge_or_note,
+    "recategorise": learning.recategorise,
 }
 
 
