@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from shared.errors import ConfigError
+from suqiu.shared.errors import ConfigError
 
 __all__ = ["BusinessCalendar", "load_calendar", "package_years"]
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from shared.resources import default_config
+from suqiu.shared.resources import default_config
 
 __all__ = [
     "Catalogue",

@@ -9,9 +9,9 @@ from datetime import datetime
 
 from pymongo.errors import PyMongoError
 
-from shared.contracts import WorkOrder
-from shared.labels import Label, LabelDecision, apply_decision
-from shared.store import DuplicateKey, Store, StoreUnavailable, VersionConflict
+from suqiu.shared.contracts import WorkOrder
+from suqiu.shared.labels import Label, LabelDecision, apply_decision
+from suqiu.shared.store import DuplicateKey, Store, StoreUnavailable, VersionConflict
 
 __all__ = ["LABELS", "Labels", "record_label"]
 

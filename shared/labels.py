@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.contracts import WorkOrder
+from suqiu.shared.contracts import WorkOrder
 
 __all__ = ["HUMAN_ROLES", "Label", "LabelDecision", "LabelError", "apply_decision",
            "training_rows"]

@@ -8,7 +8,7 @@ from typing import Any
 
 import structlog
 
-from shared.privacy import scrub_text
+from suqiu.shared.privacy import scrub_text
 
 __all__ = ["configure_logging", "get_logger"]
 

@@ -32,11 +32,11 @@ from faststream.rabbit import Channel, RabbitBroker, RabbitQueue
 from faststream.rabbit.annotations import RabbitMessage
 from pydantic import BaseModel, SkipValidation, TypeAdapter, ValidationError
 
-from shared.errors import FieldError, PermanentError, field_errors_from_pydantic
-from shared.keys import TIME_KEY, at_key
-from shared.metrics import ConsumerMetrics
-from shared.publisher import EventPublisher
-from shared.store import DuplicateKey, Store, StoreUnavailable
+from suqiu.shared.errors import FieldError, PermanentError, field_errors_from_pydantic
+from suqiu.shared.keys import TIME_KEY, at_key
+from suqiu.shared.metrics import ConsumerMetrics
+from suqiu.shared.publisher import EventPublisher
+from suqiu.shared.store import DuplicateKey, Store, StoreUnavailable
 
 __all__ = ["EventPublisher", "ReliableConsumer", "decode_json", "original_routing_key"]
 

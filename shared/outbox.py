@@ -35,9 +35,9 @@ from typing import Protocol
 import structlog
 from pydantic import BaseModel
 
-from shared.contracts import Command, PendingEvent, WorkOrder
-from shared.contracts.tickets import HANDED_ON
-from shared.store import VersionConflict
+from suqiu.shared.contracts import Command, PendingEvent, WorkOrder
+from suqiu.shared.contracts.tickets import HANDED_ON
+from suqiu.shared.store import VersionConflict
 
 __all__ = [
     "COMMAND_ROUTING_KEY",

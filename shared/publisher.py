@@ -11,8 +11,8 @@ from faststream.rabbit.annotations import RabbitMessage
 from prometheus_client import CollectorRegistry, Counter
 from pydantic import BaseModel
 
-from shared.contracts import PendingEvent
-from shared.topology import Topology
+from suqiu.shared.contracts import PendingEvent
+from suqiu.shared.topology import Topology
 
 __all__ = ["EventPublisher"]
 
@@ -44,7 +44,7 @@ class EventPublisher:
 
     async def publish_event(self, event: BaseModel) -> bool:
         """Publish one event now, outside any outbox (events that change no order)."""
-        from shared.outbox import entry_for
+        from suqiu.shared.outbox import entry_for
 
         return await self.publish_pending(entry_for(event),
                                           event.ticket_no)  # type: ignore[attr-defined]

@@ -24,7 +24,7 @@ def package_dir(package: str, name: str) -> Path:
 
 def default_config(name: str) -> Path:
     """The shipped default configuration file `name` (catalogue.yaml, routing.yaml, ...)."""
-    shipped = resources.files("shared") / "defaults" / name
+    shipped = resources.files("suqiu.shared") / "defaults" / name
     if shipped.is_file():
         return Path(str(shipped))
     return _CHECKOUT_CONFIG / name

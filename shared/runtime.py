@@ -27,14 +27,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from shared.errors import ConfigError
-from shared.logging import configure_logging
-from shared.messaging import EventPublisher, ReliableConsumer
-from shared.metrics import ConsumerMetrics, new_registry, prometheus_middleware
-from shared.settings import CommonSettings
-from shared.startup import DropStartupFailed, StartupGuard, one_line, quiet, where
-from shared.store import Store
-from shared.topology import Topology
+from suqiu.shared.errors import ConfigError
+from suqiu.shared.logging import configure_logging
+from suqiu.shared.messaging import EventPublisher, ReliableConsumer
+from suqiu.shared.metrics import ConsumerMetrics, new_registry, prometheus_middleware
+from suqiu.shared.settings import CommonSettings
+from suqiu.shared.startup import DropStartupFailed, StartupGuard, one_line, quiet, where
+from suqiu.shared.store import Store
+from suqiu.shared.topology import Topology
 
 __all__ = ["ServiceParts", "ServiceRuntime", "build_broker", "serve_asgi"]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared.resources import default_config
+from suqiu.shared.resources import default_config
 
 __all__ = ["REPO_ROOT", "CommonSettings"]
 
@@ -61,10 +61,10 @@ class CommonSettings(BaseSettings):
         try:
             tiers = sorted({int(float(v) * 1000) for v in self.retry_delays_s.split(",") if v.strip()})
         except ValueError as exc:
-            from shared.errors import ConfigError
+            from suqiu.shared.errors import ConfigError
             raise ConfigError("SUQIU_RETRY_DELAYS_S", f"not a list of seconds: {exc}") from exc
         if not tiers or tiers[0] < 10:
-            from shared.errors import ConfigError
+            from suqiu.shared.errors import ConfigError
             raise ConfigError("SUQIU_RETRY_DELAYS_S", "give at least one delay of >= 0.01 s")
         return tuple(tiers)
     timezone: str = "Asia/Shanghai"

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 
-from shared.errors import ConfigError
+from suqiu.shared.errors import ConfigError
 
 __all__ = ["DropStartupFailed", "StartupGuard", "as_config_error", "log_startup_failure",
            "one_line", "quiet", "where"]

@@ -21,8 +21,8 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
-from shared.contracts.tickets import WorkOrder
-from shared.store_monitor import StoreCommandMonitor
+from suqiu.shared.contracts.tickets import WorkOrder
+from suqiu.shared.store_monitor import StoreCommandMonitor
 
 __all__ = [
     "DuplicateKey",

@@ -18,7 +18,7 @@ import re
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from shared.store import Store
+from suqiu.shared.store import Store
 
 __all__ = ["TicketNumbers", "format_ticket_no", "parse_ticket_no"]
 

@@ -108,10 +108,10 @@ import aio_pika
 from rich.console import Console
 from rich.table import Table
 
-from shared.topology import SERVICES, Topology
 from suqiu.bench_preload import PreloadResult, counters, preload
 from suqiu.channel_client import ChannelPublisher, wait_for_tickets
 from suqiu.samples import SAMPLES, build_envelope
+from suqiu.shared.topology import SERVICES, Topology
 from suqiu.stack import Stack, StackInfo
 
 __all__ = ["BenchResult", "CeilingResult", "PhaseResult", "run_bench"]

@@ -37,8 +37,8 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from pymongo import AsyncMongoClient
 
-from shared.keys import at_key
-from shared.store import Store
+from suqiu.shared.keys import at_key
+from suqiu.shared.store import Store
 from suqiu.stack import StackInfo
 
 __all__ = ["PreloadResult", "counters", "preload"]
@@ -61,10 +61,10 @@ def _templates(now: datetime) -> list[tuple[dict[str, Any], str]]:
     """(work order document, raw payload) per sample, built by intake's own domain code."""
     import json
 
-    from services.intake.domain import new_work_order, normalise, person_key
-    from services.intake.errors import parse_intake_message
-    from services.intake.settings import IntakeSettings
     from suqiu.samples import SAMPLES, build_envelope
+    from suqiu.services.intake.domain import new_work_order, normalise, person_key
+    from suqiu.services.intake.errors import parse_intake_message
+    from suqiu.services.intake.settings import IntakeSettings
 
     secret = IntakeSettings().person_key_secret
     out = []
@@ -81,10 +81,10 @@ def _templates(now: datetime) -> list[tuple[dict[str, Any], str]]:
 
 def _people(n: int) -> list[str]:
     """Person keys: the bench phases' own callers first (repeat callers), then others."""
-    from services.intake.domain import normalise, person_key
-    from services.intake.errors import parse_intake_message
-    from services.intake.settings import IntakeSettings
     from suqiu.samples import SAMPLES, build_envelope
+    from suqiu.services.intake.domain import normalise, person_key
+    from suqiu.services.intake.errors import parse_intake_message
+    from suqiu.services.intake.settings import IntakeSettings
 
     secret = IntakeSettings().person_key_secret
     now = datetime.now(UTC)

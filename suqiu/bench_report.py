@@ -19,19 +19,19 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from services.analytics.app import hotspot_policy, limits_of
-from services.analytics.domain.facts import order_facts
-from services.analytics.domain.keys import increments
-from services.analytics.domain.report import period_for
-from services.analytics.handlers import hotspot_doc
-from services.analytics.hotspot_job import find_hotspots, hotspot_event
-from services.analytics.render import write_report
-from services.analytics.reporting import make_report
-from services.analytics.repository import AnalyticsRepository
-from services.analytics.settings import AnalyticsSettings
-from shared.catalogue import Catalogue, load_catalogue
-from shared.contracts import Channel, Severity, TicketStatus, WorkOrder
-from shared.store import Store
+from suqiu.services.analytics.app import hotspot_policy, limits_of
+from suqiu.services.analytics.domain.facts import order_facts
+from suqiu.services.analytics.domain.keys import increments
+from suqiu.services.analytics.domain.report import period_for
+from suqiu.services.analytics.handlers import hotspot_doc
+from suqiu.services.analytics.hotspot_job import find_hotspots, hotspot_event
+from suqiu.services.analytics.render import write_report
+from suqiu.services.analytics.reporting import make_report
+from suqiu.services.analytics.repository import AnalyticsRepository
+from suqiu.services.analytics.settings import AnalyticsSettings
+from suqiu.shared.catalogue import Catalogue, load_catalogue
+from suqiu.shared.contracts import Channel, Severity, TicketStatus, WorkOrder
+from suqiu.shared.store import Store
 
 __all__ = ["generate_orders", "run_bench_report"]
 
@@ -39,7 +39,7 @@ CHANNELS = [("hotline", 55), ("wechat", 15), ("web", 10), ("app", 8), ("sms", 4)
             ("letter", 1), ("walk_in", 2), ("transfer", 3)]
 SEVERITY = [("general", 80), ("important", 14), ("major", 5), ("urgent", 1)]
 # How long the synthetic departments typically take to sign and to answer, per severity (hours):
-# a spread around these makes some orders late. Not deadlines: those come from shared.sla.
+# a spread around these makes some orders late. Not deadlines: those come from suqiu.shared.sla.
 _TYPICAL_HOURS = {"general": (4.0, 168.0), "important": (2.0, 72.0), "major": (1.0, 48.0),
                   "urgent": (0.5, 24.0)}
 
@@ -223,7 +223,7 @@ def run_bench_report(run_dir: Path, month: str, n: int, out: Path) -> int:
     import shutil
     import subprocess
 
-    from shared.settings import CommonSettings
+    from suqiu.shared.settings import CommonSettings
     from suqiu.stack import free_port, mongo_server_argv, wait_tcp
 
     out.mkdir(parents=True, exist_ok=True)

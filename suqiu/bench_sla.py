@@ -61,8 +61,8 @@ _TEMPLATE: dict[str, Any] = {}
 
 
 def _centre() -> tuple[str, tuple[str, str]]:
-    from shared.catalogue import load_catalogue
-    from shared.sla import load_policies
+    from suqiu.shared.catalogue import load_catalogue
+    from suqiu.shared.sla import load_policies
 
     cat, leadership = load_catalogue(None), load_policies().escalation.leadership
     parent = {d.id: d.parent for d in cat.departments if d.parent}
@@ -74,13 +74,13 @@ _CENTRE = _centre()
 
 def _docs(i: int, prefix: str, fire_at: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
     """An open order whose stored resolution deadline is `fire_at`, and its monitor timer."""
-    from services.sla_monitor.domain import StepTimer
+    from suqiu.services.sla_monitor.domain import StepTimer
 
     ticket = f"{prefix}-{i:08d}"
     intake = fire_at - timedelta(days=7)
     fire_at = fire_at.replace(microsecond=fire_at.microsecond // 1000 * 1000)
     if not _TEMPLATE:
-        from shared.contracts import WorkOrder
+        from suqiu.shared.contracts import WorkOrder
 
         _TEMPLATE.update(WorkOrder.model_validate({
             "ticket_no": "x", "status": "dispatched", "channel": "hotline",
@@ -115,12 +115,12 @@ class _Recorder:
 def _replica(mongo_url: str, out: str, interval: float, batch: int, lease: float) -> None:
     from prometheus_client import CollectorRegistry
 
-    from services.sla_monitor.handlers import SlaHandler
-    from services.sla_monitor.metrics import SlaMetrics
-    from services.sla_monitor.repository import SlaTimerRepository
-    from shared.catalogue import load_catalogue
-    from shared.sla import load_book
-    from shared.store import Store
+    from suqiu.services.sla_monitor.handlers import SlaHandler
+    from suqiu.services.sla_monitor.metrics import SlaMetrics
+    from suqiu.services.sla_monitor.repository import SlaTimerRepository
+    from suqiu.shared.catalogue import load_catalogue
+    from suqiu.shared.sla import load_book
+    from suqiu.shared.store import Store
 
     async def main() -> None:
         store = Store(mongo_url, DB)
@@ -141,7 +141,7 @@ def _pct(values: list[float], p: float) -> float:
 
 
 async def _load(mongo_url: str, orders: int, batch: int) -> tuple[float, float]:
-    from shared.store import Store
+    from suqiu.shared.store import Store
 
     store = Store(mongo_url, DB)
     try:
@@ -167,7 +167,7 @@ async def _load(mongo_url: str, orders: int, batch: int) -> tuple[float, float]:
 
 
 async def _stream(mongo_url: str, due: int, rate: float, lead: float) -> dict[str, float]:
-    from shared.store import Store
+    from suqiu.shared.store import Store
 
     store = Store(mongo_url, DB)
     try:

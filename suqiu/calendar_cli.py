@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from shared.calendar import BusinessCalendar, package_years
-from shared.errors import ConfigError
+from suqiu.shared.calendar import BusinessCalendar, package_years
+from suqiu.shared.errors import ConfigError
 
 __all__ = ["calendar_app", "register"]
 
@@ -56,8 +56,8 @@ def month_report(cal: BusinessCalendar, year: int, month: int) -> list[str]:
 def check(month: Annotated[str | None, typer.Option(
         help="YYYY-MM: list that month's days (default: this month)")] = None) -> None:
     """Print the covered years, the last known day, and the working days of a month."""
-    from shared.settings import CommonSettings
-    from shared.sla import SlaFiles
+    from suqiu.shared.settings import CommonSettings
+    from suqiu.shared.sla import SlaFiles
 
     files = SlaFiles()
     try:

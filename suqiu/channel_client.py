@@ -17,8 +17,8 @@ from typing import Any
 import aio_pika
 from pymongo import AsyncMongoClient
 
-from shared.keys import key_range
-from shared.topology import Topology
+from suqiu.shared.keys import key_range
+from suqiu.shared.topology import Topology
 
 __all__ = ["ChannelPublisher", "wait_for_tickets"]
 

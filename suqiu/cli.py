@@ -9,23 +9,23 @@ from typing import Annotated
 
 import typer
 
-from shared.errors import ConfigError
-from shared.topology import SERVICES
 from suqiu.dlq import dlq_app
+from suqiu.shared.errors import ConfigError
+from suqiu.shared.topology import SERVICES
 
 __all__ = ["main"]
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="suqiu (诉求): complaint and appeal pipeline.")
 RUN_DIR = Path(os.environ.get("SUQIU_RUN_DIR", ".run"))
-SERVICES_PACKAGE = "services"  # where `suqiu run <service>` finds services/<service>/app.py
+SERVICES_PACKAGE = "suqiu.services"  # where `suqiu run <service>` finds services/<service>/app.py
 _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 app.add_typer(dlq_app, name="dlq")
 
 
 def _version(value: bool) -> None:
     if value:
-        from shared.resources import suqiu_version
+        from suqiu.shared.resources import suqiu_version
 
         typer.echo(f"suqiu {suqiu_version()}")
         raise typer.Exit()
@@ -48,9 +48,9 @@ def run(service: Annotated[str, typer.Argument(help=" | ".join(RUNNABLE))]) -> N
         raise typer.BadParameter(f"unknown service {service!r}; one of {', '.join(RUNNABLE)}")
     import importlib
 
-    from shared.logging import configure_logging, get_logger
-    from shared.settings import CommonSettings
-    from shared.startup import log_startup_failure
+    from suqiu.shared.logging import configure_logging, get_logger
+    from suqiu.shared.settings import CommonSettings
+    from suqiu.shared.startup import log_startup_failure
 
     # JSON logs from the first line on: composition roots log while they build (models...).
     # A bad SUQIU_LOG_LEVEL must not stop the error about it from being logged.
@@ -186,8 +186,8 @@ def store_backfill() -> None:
     upgrade; idempotent; MONGO_URL and SUQIU_MONGO_DB as the services use them)."""
     import asyncio
 
-    from shared.settings import CommonSettings
     from suqiu.inbox_backfill import backfill_inbox
+    from suqiu.shared.settings import CommonSettings
     from suqiu.store_keys import backfill
 
     common = CommonSettings()
@@ -224,7 +224,7 @@ _register_report_commands(app)
 
 def main() -> None:
     """Entry point: usage and configuration errors are one line on stderr and exit code 2."""
-    from shared.startup import as_config_error, one_line
+    from suqiu.shared.startup import as_config_error, one_line
 
     for noisy in ("aiormq", "aio_pika"):  # their connect failures are reported once, below
         logging.getLogger(noisy).setLevel(logging.CRITICAL)
@@ -253,7 +253,7 @@ def _fail(text: str) -> None:
 def _unreachable(exc: BaseException) -> ConfigError | None:
     """A broker or store that does not answer, named by its setting (never its credentials),
     or a training command without the `train` extra."""
-    from shared.startup import one_line
+    from suqiu.shared.startup import one_line
 
     if isinstance(exc, ModuleNotFoundError) and (exc.name or "").split(".")[0] == "sklearn":
         return ConfigError("scikit-learn", "not installed; training needs the `train` extra: "

@@ -20,7 +20,7 @@ from typing import Annotated, Any
 import httpx
 import typer
 
-from shared.settings import CommonSettings
+from suqiu.shared.settings import CommonSettings
 
 __all__ = ["DEMO_PASSWORD", "DEMO_USERS", "announce", "register"]
 
@@ -47,9 +47,9 @@ DEMO_ANSWERS = (
 
 
 async def ensure_demo_accounts(mongo_url: str, db: str) -> None:
-    from services.console.accounts import Accounts
-    from services.console.repository import ConsoleRepository
-    from shared.store import Store
+    from suqiu.services.console.accounts import Accounts
+    from suqiu.services.console.repository import ConsoleRepository
+    from suqiu.shared.store import Store
 
     store = Store(mongo_url, db)
     try:
@@ -78,7 +78,7 @@ def announce(info: Any) -> None:
         return
     asyncio.run(ensure_demo_accounts(info.mongo_url, info.mongo_db))
     typer.echo(f"demo sign-ins (password {DEMO_PASSWORD}):")
-    from services.console.domain.roles import ROLE_LABELS
+    from suqiu.services.console.domain.roles import ROLE_LABELS
 
     for username, name, role, dept in DEMO_USERS:
         typer.echo(f"  {username:<10} {ROLE_LABELS[role]}{' · ' + dept if dept else ''}  {name}")
@@ -212,9 +212,9 @@ def register(app: typer.Typer, run_dir: Path) -> None:
         department: Annotated[str | None, typer.Option(help="department id (handlers)")] = None,
     ) -> None:
         """Create or reset a console account (password asked for, hashed with argon2)."""
-        from services.console.accounts import Accounts
-        from services.console.repository import ConsoleRepository
-        from shared.store import Store
+        from suqiu.services.console.accounts import Accounts
+        from suqiu.services.console.repository import ConsoleRepository
+        from suqiu.shared.store import Store
 
         password = getpass.getpass("password: ")
         common = CommonSettings()

@@ -14,8 +14,8 @@ import os
 import secrets
 from pathlib import Path
 
-from shared.catalogue import load_catalogue
-from shared.settings import CommonSettings
+from suqiu.shared.catalogue import load_catalogue
+from suqiu.shared.settings import CommonSettings
 
 __all__ = ["console_env", "load_secrets"]
 

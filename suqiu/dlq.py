@@ -28,15 +28,15 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from shared.messaging import (
+from suqiu.shared.messaging import (
     ERROR_DETAIL_HEADER,
     ERROR_REASON_HEADER,
     ORIGINAL_EXCHANGE_HEADER,
     ORIGINAL_QUEUE_HEADER,
     ORIGINAL_ROUTING_KEY_HEADER,
 )
-from shared.privacy import scrub_text
-from shared.topology import SERVICES, Topology
+from suqiu.shared.privacy import scrub_text
+from suqiu.shared.topology import SERVICES, Topology
 
 __all__ = ["DeadLetter", "DeadLetterQueues", "dlq_app", "replay_headers"]
 

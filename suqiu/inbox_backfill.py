@@ -9,10 +9,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from services.dispatcher.domain.inbox import ALL, inbox_entries
-from services.dispatcher.repository import INBOX
-from shared.contracts import WorkOrder
-from shared.store import Store
+from suqiu.services.dispatcher.domain.inbox import ALL, inbox_entries
+from suqiu.services.dispatcher.repository import INBOX
+from suqiu.shared.contracts import WorkOrder
+from suqiu.shared.store import Store
 
 __all__ = ["backfill_inbox"]
 

@@ -35,15 +35,15 @@ def _progress() -> Progress:
 
 
 def _catalogue(path: Path | None) -> Any:
-    from shared.catalogue import load_catalogue
-    from shared.settings import CommonSettings
+    from suqiu.shared.catalogue import load_catalogue
+    from suqiu.shared.settings import CommonSettings
 
     return load_catalogue(path or CommonSettings().catalogue_path)
 
 
 def _model(path: Path | None) -> Any:
-    from services.classifier.domain.model import ModelError, load_model
-    from services.classifier.settings import ClassifierSettings
+    from suqiu.services.classifier.domain.model import ModelError, load_model
+    from suqiu.services.classifier.settings import ClassifierSettings
 
     try:
         return load_model(path or ClassifierSettings().model_path)
@@ -52,7 +52,7 @@ def _model(path: Path | None) -> Any:
 
 
 def _examples(paths: list[Path]) -> Any:
-    from services.classifier.training import DataError, load_examples
+    from suqiu.services.classifier.training import DataError, load_examples
 
     try:
         return load_examples(paths)
@@ -66,7 +66,7 @@ def classify_cmd(
     catalogue: CatalogueOpt = None,
 ) -> None:
     """Read JSON lines {"text", "title"?, "address"?} on stdin, write one verdict per line."""
-    from services.classifier.domain.classify import analyse
+    from suqiu.services.classifier.domain.classify import analyse
 
     cat = _catalogue(catalogue)
     model = None if no_model else _model(model_dir)
@@ -105,10 +105,10 @@ def bench_cmd(
     """One process: model load time, texts/s and latency percentiles of the service's path."""
     import statistics
 
-    from services.classifier.domain.classify import analyse
-    from services.classifier.domain.model import load_model
-    from services.classifier.domain.region import national_lookup
-    from services.classifier.settings import DEFAULT_MODEL_DIR, ClassifierSettings
+    from suqiu.services.classifier.domain.classify import analyse
+    from suqiu.services.classifier.domain.model import load_model
+    from suqiu.services.classifier.domain.region import national_lookup
+    from suqiu.services.classifier.settings import DEFAULT_MODEL_DIR, ClassifierSettings
 
     corpus = data or [DEFAULT_MODEL_DIR.parent / "corpus"]
     examples = _examples(corpus)

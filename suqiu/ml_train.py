@@ -24,11 +24,11 @@ def _history(since: datetime, until: datetime, limit: int, corrections_only: boo
     """Human-confirmed labels decided in [since, until) from the `labels` collection."""
     import asyncio
 
-    from services.classifier.domain.labels import training_rows
-    from services.classifier.repository import Labels
-    from services.classifier.training import examples_from_rows
-    from shared.settings import CommonSettings
-    from shared.store import Store
+    from suqiu.services.classifier.domain.labels import training_rows
+    from suqiu.services.classifier.repository import Labels
+    from suqiu.services.classifier.training import examples_from_rows
+    from suqiu.shared.settings import CommonSettings
+    from suqiu.shared.store import Store
 
     common = CommonSettings()
 
@@ -44,7 +44,7 @@ def _history(since: datetime, until: datetime, limit: int, corrections_only: boo
 
 
 def _current(out_dir: Path, baseline: Path | None) -> Any:
-    from services.classifier.domain.model import ModelError, load_model
+    from suqiu.services.classifier.domain.model import ModelError, load_model
 
     if baseline is not None:
         return _model(baseline)
@@ -60,8 +60,8 @@ def run(*, out_dir: Path, data: list[Path] | None, from_history: bool, since: da
         options: Any, baseline: Path | None, json_out: Path | None, min_examples: int = 0,
         ) -> bool:
     """Train, compare with the current model, publish if promoted; True when published."""
-    from services.classifier.retraining import train_candidate
-    from services.classifier.training import publish
+    from suqiu.services.classifier.retraining import train_candidate
+    from suqiu.services.classifier.training import publish
 
     if not data and not from_history:
         raise typer.BadParameter("give --data and/or --from-history")
@@ -118,7 +118,7 @@ def run(*, out_dir: Path, data: list[Path] | None, from_history: bool, since: da
 
 def _options(holdout: float, seed: int, c: float, max_features: int, refit: bool,
              target_precision: float | None, min_gain: float, force: bool) -> Any:
-    from services.classifier.retraining import RunOptions
+    from suqiu.services.classifier.retraining import RunOptions
 
     if not 0 <= holdout < 1:
         raise typer.BadParameter("--holdout must be in [0, 1)")
@@ -218,7 +218,7 @@ def evaluate_cmd(
 ) -> None:
     """Accuracy, macro-F1, per-class P/R/F1, confusion, department top-1/top-3, calibration
     (expected calibration error, reliability table) and coverage / precision by threshold."""
-    from services.classifier.evaluation import evaluate
+    from suqiu.services.classifier.evaluation import evaluate
 
     examples = _examples(data)
     model = _model(model_dir)

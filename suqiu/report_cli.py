@@ -27,7 +27,7 @@ def _progress() -> Progress:
 
 
 def _period(month: str | None, week: str | None, start: str | None, end: str | None):
-    from services.analytics.domain.report import period_for
+    from suqiu.services.analytics.domain.report import period_for
 
     given = [x for x in (month, week, start or end) if x]
     if len(given) != 1:
@@ -41,12 +41,12 @@ def _period(month: str | None, week: str | None, start: str | None, end: str | N
 
 
 def _parts():
-    from services.analytics.app import hotspot_policy, limits_of
-    from services.analytics.repository import AnalyticsRepository
-    from services.analytics.settings import AnalyticsSettings
-    from shared.catalogue import load_catalogue
-    from shared.settings import CommonSettings
-    from shared.store import Store
+    from suqiu.services.analytics.app import hotspot_policy, limits_of
+    from suqiu.services.analytics.repository import AnalyticsRepository
+    from suqiu.services.analytics.settings import AnalyticsSettings
+    from suqiu.shared.catalogue import load_catalogue
+    from suqiu.shared.settings import CommonSettings
+    from suqiu.shared.store import Store
 
     common, settings = CommonSettings(), AnalyticsSettings()
     store = Store(common.mongo_url, common.mongo_db)
@@ -68,8 +68,8 @@ def report(month: Month = None, week: Week = None, start: From = None, end: To =
            formats: Annotated[str, typer.Option("--format", help="html,xlsx,csv")] = "html,xlsx,csv",
            out: Annotated[Path, typer.Option(help="output directory")] = Path("reports")) -> None:
     """The statistics report (统计分析) of a month, week or date range, from the aggregates."""
-    from services.analytics.render import FORMATS, write_report
-    from services.analytics.reporting import make_report, steps
+    from suqiu.services.analytics.render import FORMATS, write_report
+    from suqiu.services.analytics.reporting import make_report, steps
 
     period = _period(month, week, start, end)
     fmts = [f.strip() for f in formats.split(",") if f.strip()]
@@ -106,7 +106,7 @@ def rebuild_cmd(month: Month = None, week: Week = None, start: From = None, end:
                 lookback: Annotated[int, typer.Option(help="days of orders before the period")] = 120,
                 ) -> None:
     """Recompute a period's aggregates from the orders; compare (default) or --write them."""
-    from services.analytics.rebuild import compare, rebuild, rebuild_partitions
+    from suqiu.services.analytics.rebuild import compare, rebuild, rebuild_partitions
 
     period = _period(month, week, start, end)
 
@@ -138,9 +138,9 @@ def erase_cmd(phone: Annotated[str | None, typer.Option(help="the person's phone
               reason: Annotated[str, typer.Option(help="legal basis / request reference")] = "",
               requested_by: Annotated[str, typer.Option(help="operator id (not a name)")] = "") -> None:
     """Erase one person's personal data from every order (删除请求); recorded in the audit log."""
-    from services.analytics.retention import erase_person
-    from services.intake.settings import IntakeSettings
-    from shared.privacy import normalize_phone
+    from suqiu.services.analytics.retention import erase_person
+    from suqiu.services.intake.settings import IntakeSettings
+    from suqiu.shared.privacy import normalize_phone
 
     if not reason or not requested_by:
         raise typer.BadParameter("--reason and --requested-by are required")

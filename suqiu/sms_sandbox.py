@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from shared.runtime import serve_asgi
+from suqiu.shared.runtime import serve_asgi
 
 __all__ = ["create_app", "serve"]
 

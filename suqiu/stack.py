@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from shared.topology import SERVICES
+from suqiu.shared.topology import SERVICES
 
 __all__ = ["ProcessInfo", "Stack", "StackInfo", "free_port", "mongo_server_argv", "stop_process",
            "wait_tcp"]

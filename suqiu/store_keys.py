@@ -18,8 +18,8 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 
-from services.sla_monitor.domain import TIME_KEY
-from shared.keys import at_key
+from suqiu.services.sla_monitor.domain import TIME_KEY
+from suqiu.shared.keys import at_key
 
 __all__ = ["backfill"]
 

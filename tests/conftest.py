@@ -11,8 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from shared.store_monitor import SHAPES_ENV
-from shared.topology import Topology
+from suqiu.shared.store_monitor import SHAPES_ENV
+from suqiu.shared.topology import Topology
 from suqiu.stack import DEFAULT_AMQP_URL, free_port, mongo_server_argv, wait_tcp
 
 

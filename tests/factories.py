@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shared.catalogue import Catalogue
-from shared.contracts import (
+from suqiu.shared.catalogue import Catalogue
+from suqiu.shared.contracts import (
     Channel,
     Classification,
     Complainant,

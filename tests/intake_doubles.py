@@ -15,8 +15,8 @@ from typing import Any
 
 from faststream.rabbit.annotations import RabbitMessage
 
-from shared.contracts import WorkOrder
-from shared.store import DuplicateKey, VersionConflict
+from suqiu.shared.contracts import WorkOrder
+from suqiu.shared.store import DuplicateKey, VersionConflict
 
 __all__ = ["DirectIntake", "MemoryStore", "TestIntake", "build_direct_intake", "build_test_intake"]
 
@@ -159,14 +159,14 @@ def build_test_intake(settings: Any = None, clock: Any = None) -> TestIntake:
     """Wire the service; use inside `async with TestRabbitBroker(service.broker)`."""
     from faststream.rabbit import RabbitBroker, RabbitQueue
 
-    from services.intake.consumer import IntakeConsumer
-    from services.intake.handlers import IntakeHandler, register
-    from services.intake.metrics import IntakeMetrics
-    from services.intake.repository import IntakeRepository
-    from services.intake.settings import IntakeSettings
-    from shared.messaging import EventPublisher, ReliableConsumer
-    from shared.metrics import ConsumerMetrics, new_registry
-    from shared.topology import Topology
+    from suqiu.services.intake.consumer import IntakeConsumer
+    from suqiu.services.intake.handlers import IntakeHandler, register
+    from suqiu.services.intake.metrics import IntakeMetrics
+    from suqiu.services.intake.repository import IntakeRepository
+    from suqiu.services.intake.settings import IntakeSettings
+    from suqiu.shared.messaging import EventPublisher, ReliableConsumer
+    from suqiu.shared.metrics import ConsumerMetrics, new_registry
+    from suqiu.shared.topology import Topology
 
     topology = Topology(namespace=f"t{uuid.uuid4().hex[:10]}")
     broker = RabbitBroker()
@@ -209,7 +209,7 @@ class RecordingPublisher:
         self.events.append(event)
 
     async def publish_pending(self, entry: Any, ticket_no: str) -> bool:
-        from shared.contracts import EVENT_ADAPTER
+        from suqiu.shared.contracts import EVENT_ADAPTER
 
         self.events.append(EVENT_ADAPTER.validate_json(entry.body))
         return True
@@ -258,7 +258,7 @@ class DirectIntake:
 
     async def deliver(self, body: bytes, message_id: str | None,
                       routing_key: str = "intake.web") -> FakeDelivery:
-        from services.intake.errors import parse_intake_message
+        from suqiu.services.intake.errors import parse_intake_message
 
         delivery = FakeDelivery(body, _Raw(message_id, routing_key))
         await self.consumer.run(delivery, parse_intake_message,
@@ -270,13 +270,13 @@ class DirectIntake:
 
 
 def build_direct_intake(settings: Any = None) -> DirectIntake:
-    from services.intake.consumer import IntakeConsumer
-    from services.intake.handlers import IntakeHandler
-    from services.intake.metrics import IntakeMetrics
-    from services.intake.repository import IntakeRepository
-    from services.intake.settings import IntakeSettings
-    from shared.messaging import ReliableConsumer
-    from shared.metrics import ConsumerMetrics, new_registry
+    from suqiu.services.intake.consumer import IntakeConsumer
+    from suqiu.services.intake.handlers import IntakeHandler
+    from suqiu.services.intake.metrics import IntakeMetrics
+    from suqiu.services.intake.repository import IntakeRepository
+    from suqiu.services.intake.settings import IntakeSettings
+    from suqiu.shared.messaging import ReliableConsumer
+    from suqiu.shared.metrics import ConsumerMetrics, new_registry
 
     store, publisher, registry = MemoryStore(), RecordingPublisher(), new_registry()
     base = ReliableConsumer(service="intake", queue="direct.intake.work", store=store,  # type: ignore[arg-type]

@@ -13,7 +13,7 @@ from faststream import FastStream
 
 
 def _app(service: str) -> FastStream:
-    runtime = import_module(f"services.{service}.app").create_runtime()
+    runtime = import_module(f"suqiu.services.{service}.app").create_runtime()
     return runtime.faststream_app()  # type: ignore[no-any-return]
 
 

@@ -18,9 +18,9 @@ from typing import Any, get_args
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from services.intake.contracts import INTAKE_MESSAGE_ADAPTER, IntakeMessage
-from shared.contracts import Channel
-from shared.topology import Topology
+from suqiu.services.intake.contracts import INTAKE_MESSAGE_ADAPTER, IntakeMessage
+from suqiu.shared.contracts import Channel
+from suqiu.shared.topology import Topology
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "deploy" / "examples" / "intake"
 AMQP = {"bindingVersion": "0.3.0"}

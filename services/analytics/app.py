@@ -6,18 +6,18 @@ from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from services.analytics.domain.facts import Limits
-from services.analytics.domain.hotspots import HotspotPolicy
-from services.analytics.handlers import AnalyticsHandler, register
-from services.analytics.hotspot_job import HotspotJob
-from services.analytics.metrics import AnalyticsMetrics
-from services.analytics.repository import AnalyticsRepository
-from services.analytics.retention import CommandSender, RetentionJob
-from services.analytics.settings import AnalyticsSettings
-from shared.catalogue import Catalogue, load_catalogue
-from shared.runtime import ServiceParts, ServiceRuntime
-from shared.settings import CommonSettings
-from shared.sla import load_book
+from suqiu.services.analytics.domain.facts import Limits
+from suqiu.services.analytics.domain.hotspots import HotspotPolicy
+from suqiu.services.analytics.handlers import AnalyticsHandler, register
+from suqiu.services.analytics.hotspot_job import HotspotJob
+from suqiu.services.analytics.metrics import AnalyticsMetrics
+from suqiu.services.analytics.repository import AnalyticsRepository
+from suqiu.services.analytics.retention import CommandSender, RetentionJob
+from suqiu.services.analytics.settings import AnalyticsSettings
+from suqiu.shared.catalogue import Catalogue, load_catalogue
+from suqiu.shared.runtime import ServiceParts, ServiceRuntime
+from suqiu.shared.settings import CommonSettings
+from suqiu.shared.sla import load_book
 
 __all__ = ["create_runtime", "hotspot_policy", "limits_of"]
 

@@ -12,7 +12,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from services.analytics.domain.report import Report
+from suqiu.services.analytics.domain.report import Report
 
 __all__ = ["charts"]
 

@@ -9,16 +9,16 @@ import structlog
 from faststream.rabbit import RabbitBroker
 from pydantic import BaseModel
 
-from services.analytics.domain.facts import Fact, Limits, dims_of, order_facts
-from services.analytics.domain.keys import increments
-from services.analytics.domain.retention import archive_due
-from services.analytics.metrics import AnalyticsMetrics
-from services.analytics.repository import AnalyticsRepository
-from shared.contracts import EVENT_ADAPTER, TicketLinked, TicketStatus
-from shared.contracts.analytics import AnalyticsHotspot
-from shared.messaging import ReliableConsumer
-from shared.store import DuplicateKey
-from shared.topology import Topology
+from suqiu.services.analytics.domain.facts import Fact, Limits, dims_of, order_facts
+from suqiu.services.analytics.domain.keys import increments
+from suqiu.services.analytics.domain.retention import archive_due
+from suqiu.services.analytics.metrics import AnalyticsMetrics
+from suqiu.services.analytics.repository import AnalyticsRepository
+from suqiu.shared.contracts import EVENT_ADAPTER, TicketLinked, TicketStatus
+from suqiu.shared.contracts.analytics import AnalyticsHotspot
+from suqiu.shared.messaging import ReliableConsumer
+from suqiu.shared.store import DuplicateKey
+from suqiu.shared.topology import Topology
 
 __all__ = ["AnalyticsHandler", "hotspot_doc", "parse", "register"]
 

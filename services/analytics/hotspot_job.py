@@ -10,11 +10,11 @@ from zoneinfo import ZoneInfo
 import structlog
 from faststream.rabbit import RabbitBroker
 
-from services.analytics.domain.hotspots import Hotspot, HotspotPolicy, Key, days_needed, detect
-from services.analytics.metrics import AnalyticsMetrics
-from services.analytics.repository import AnalyticsRepository
-from shared.contracts.analytics import AnalyticsHotspot
-from shared.topology import Topology
+from suqiu.services.analytics.domain.hotspots import Hotspot, HotspotPolicy, Key, days_needed, detect
+from suqiu.services.analytics.metrics import AnalyticsMetrics
+from suqiu.services.analytics.repository import AnalyticsRepository
+from suqiu.shared.contracts.analytics import AnalyticsHotspot
+from suqiu.shared.topology import Topology
 
 __all__ = ["HotspotJob", "find_hotspots"]
 

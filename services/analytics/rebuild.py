@@ -7,10 +7,10 @@ from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from services.analytics.domain.facts import COUNTERS, Fact, Limits, dims_of, order_facts
-from services.analytics.domain.keys import increments
-from services.analytics.domain.report import Period
-from services.analytics.repository import AnalyticsRepository
+from suqiu.services.analytics.domain.facts import COUNTERS, Fact, Limits, dims_of, order_facts
+from suqiu.services.analytics.domain.keys import increments
+from suqiu.services.analytics.domain.report import Period
+from suqiu.services.analytics.repository import AnalyticsRepository
 
 __all__ = ["compare", "rebuild", "rebuild_partitions"]
 

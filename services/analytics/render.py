@@ -8,7 +8,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from services.analytics.domain.report import LABELS, RATES, Report, Table
+from suqiu.services.analytics.domain.report import LABELS, RATES, Report, Table
 
 __all__ = ["FORMATS", "write_report"]
 
@@ -73,9 +73,9 @@ def _xlsx(report: Report, path: Path) -> None:
 
 
 def _html(report: Report, path: Path) -> None:
-    from services.analytics.charts import charts
+    from suqiu.services.analytics.charts import charts
 
-    env = Environment(loader=PackageLoader("services.analytics", "templates"),
+    env = Environment(loader=PackageLoader("suqiu.services.analytics", "templates"),
                       autoescape=select_autoescape(["html", "j2"]))
     env.filters["fmt"] = _fmt
     html = env.get_template("report.html.j2").render(

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from services.analytics.domain.report import Period, Report, build_report
-from services.analytics.repository import AnalyticsRepository
+from suqiu.services.analytics.domain.report import Period, Report, build_report
+from suqiu.services.analytics.repository import AnalyticsRepository
 
 __all__ = ["make_report", "partitions", "period_rows"]
 

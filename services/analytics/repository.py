@@ -16,11 +16,11 @@ from typing import Any
 from pymongo import ASCENDING, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
-from services.analytics.domain.keys import Increment
-from services.intake.repository import PAYLOADS
-from shared.contracts import WorkOrder
-from shared.keys import TIME_KEY, at_key, key_range
-from shared.store import DuplicateKey, Store, StoreUnavailable
+from suqiu.services.analytics.domain.keys import Increment
+from suqiu.services.intake.repository import PAYLOADS
+from suqiu.shared.contracts import WorkOrder
+from suqiu.shared.keys import TIME_KEY, at_key, key_range
+from suqiu.shared.store import DuplicateKey, Store, StoreUnavailable
 
 __all__ = ["AGGREGATES", "INDEXES", "AnalyticsRepository"]
 

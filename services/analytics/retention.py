@@ -12,11 +12,11 @@ from typing import Any
 import structlog
 from faststream.rabbit import RabbitBroker
 
-from services.analytics.domain.retention import erase_order, mask_order
-from services.analytics.metrics import AnalyticsMetrics
-from services.analytics.repository import AnalyticsRepository
-from shared.contracts import TicketStatus, WorkOrder
-from shared.topology import Topology
+from suqiu.services.analytics.domain.retention import erase_order, mask_order
+from suqiu.services.analytics.metrics import AnalyticsMetrics
+from suqiu.services.analytics.repository import AnalyticsRepository
+from suqiu.shared.contracts import TicketStatus, WorkOrder
+from suqiu.shared.topology import Topology
 
 __all__ = ["CommandSender", "RetentionJob", "erase_person", "purge_raw_payload"]
 

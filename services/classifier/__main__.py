@@ -1,6 +1,6 @@
-"""`python -m services.classifier` runs the classifier service until SIGTERM."""
+"""`python -m suqiu.services.classifier` runs the classifier service until SIGTERM."""
 
-from services.classifier.app import create_runtime
+from suqiu.services.classifier.app import create_runtime
 
 if __name__ == "__main__":
     create_runtime().serve()

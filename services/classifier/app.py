@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from services.classifier.domain.region import national_lookup
-from services.classifier.handlers import ClassifierHandler, register
-from services.classifier.metrics import ClassifierMetrics
-from services.classifier.model_holder import ModelHolder
-from services.classifier.repository import Orders, Signatures
-from services.classifier.settings import ClassifierSettings
-from shared.catalogue import load_catalogue
-from shared.runtime import ServiceParts, ServiceRuntime
-from shared.settings import CommonSettings
+from suqiu.services.classifier.domain.region import national_lookup
+from suqiu.services.classifier.handlers import ClassifierHandler, register
+from suqiu.services.classifier.metrics import ClassifierMetrics
+from suqiu.services.classifier.model_holder import ModelHolder
+from suqiu.services.classifier.repository import Orders, Signatures
+from suqiu.services.classifier.settings import ClassifierSettings
+from suqiu.shared.catalogue import load_catalogue
+from suqiu.shared.runtime import ServiceParts, ServiceRuntime
+from suqiu.shared.settings import CommonSettings
 
 __all__ = ["create_runtime"]
 

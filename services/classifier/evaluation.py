@@ -11,17 +11,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from services.classifier.domain.calibration import (
+from suqiu.services.classifier.domain.calibration import (
     Calibration,
     CoverageRow,
     calibration,
     coverage_table,
 )
-from services.classifier.domain.model import TextModel
-from shared.catalogue import Catalogue
+from suqiu.services.classifier.domain.model import TextModel
+from suqiu.shared.catalogue import Catalogue
 
 if TYPE_CHECKING:
-    from services.classifier.training import Example
+    from suqiu.services.classifier.training import Example
 
 __all__ = ["HeadReport", "evaluate", "head_report"]
 
@@ -86,7 +86,7 @@ def evaluate(model: TextModel | None, examples: Sequence[Example],
              progress: Callable[[int], None] | None = None) -> dict[str, HeadReport]:
     """Reports per head. With a catalogue: the service's decision (rules with precedence,
     then the model); without: the model alone."""
-    from services.classifier.domain.decide import decide
+    from suqiu.services.classifier.domain.decide import decide
 
     cats: tuple[list[str], list[str], list[float]] = ([], [], [])
     subs: tuple[list[str], list[str]] = ([], [])

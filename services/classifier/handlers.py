@@ -9,14 +9,14 @@ import structlog
 from faststream.rabbit import RabbitBroker
 from pydantic import BaseModel
 
-from services.classifier.domain.classify import (
+from suqiu.services.classifier.domain.classify import (
     apply_classification,
     classified_event,
     classify,
     mass_incident_event,
     with_cluster,
 )
-from services.classifier.domain.clustering import (
+from suqiu.services.classifier.domain.clustering import (
     ClusterAssignment,
     Member,
     assign_cluster,
@@ -24,16 +24,16 @@ from services.classifier.domain.clustering import (
     region_key,
     signature,
 )
-from services.classifier.domain.decide import thresholds
-from services.classifier.metrics import ClassifierMetrics
-from services.classifier.model_holder import ModelHolder
-from services.classifier.repository import Orders, Signatures
-from shared.catalogue import Catalogue
-from shared.contracts import Classification, TicketReceived, TicketStatus, WorkOrder
-from shared.errors import FieldError, PermanentError
-from shared.messaging import ReliableConsumer
-from shared.outbox import Change, OrderWriter, OutboxPublisher
-from shared.topology import Topology
+from suqiu.services.classifier.domain.decide import thresholds
+from suqiu.services.classifier.metrics import ClassifierMetrics
+from suqiu.services.classifier.model_holder import ModelHolder
+from suqiu.services.classifier.repository import Orders, Signatures
+from suqiu.shared.catalogue import Catalogue
+from suqiu.shared.contracts import Classification, TicketReceived, TicketStatus, WorkOrder
+from suqiu.shared.errors import FieldError, PermanentError
+from suqiu.shared.messaging import ReliableConsumer
+from suqiu.shared.outbox import Change, OrderWriter, OutboxPublisher
+from suqiu.shared.topology import Topology
 
 __all__ = ["ClassifierHandler", "register"]
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import structlog
 
-from services.classifier.domain.model import ModelError, TextModel, load_model, resolve_model_dir
+from suqiu.services.classifier.domain.model import ModelError, TextModel, load_model, resolve_model_dir
 
 __all__ = ["ModelHolder"]
 

@@ -14,11 +14,11 @@ from typing import Any
 
 from pymongo.errors import PyMongoError
 
-from services.classifier.domain.clustering import Member
-from shared.contracts import WorkOrder
-from shared.keys import at_key, key_range
-from shared.label_store import LABELS, Labels, record_label
-from shared.store import DuplicateKey, Store, StoreUnavailable
+from suqiu.services.classifier.domain.clustering import Member
+from suqiu.shared.contracts import WorkOrder
+from suqiu.shared.keys import at_key, key_range
+from suqiu.shared.label_store import LABELS, Labels, record_label
+from suqiu.shared.store import DuplicateKey, Store, StoreUnavailable
 
 __all__ = ["LABELS", "SIGNATURES", "Labels", "Orders", "Signatures", "labelled_history",
            "record_label"]

@@ -11,12 +11,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.classifier.domain.calibration import threshold_for_precision
-from services.classifier.domain.model import TextModel
-from services.classifier.domain.promotion import Comparison, gate
-from services.classifier.evaluation import HeadReport, evaluate
-from services.classifier.training import Example, fit_model, holdout_split
-from shared.catalogue import Catalogue
+from suqiu.services.classifier.domain.calibration import threshold_for_precision
+from suqiu.services.classifier.domain.model import TextModel
+from suqiu.services.classifier.domain.promotion import Comparison, gate
+from suqiu.services.classifier.evaluation import HeadReport, evaluate
+from suqiu.services.classifier.training import Example, fit_model, holdout_split
+from suqiu.shared.catalogue import Catalogue
 
 __all__ = ["Candidate", "RunOptions", "train_candidate"]
 

@@ -5,11 +5,11 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared.resources import package_dir
+from suqiu.shared.resources import package_dir
 
 __all__ = ["DEFAULT_MODEL_DIR", "ClassifierSettings"]
 
-DEFAULT_MODEL_DIR = package_dir("services.classifier", "models")
+DEFAULT_MODEL_DIR = package_dir("suqiu.services.classifier", "models")
 
 
 class ClassifierSettings(BaseSettings):

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from services.classifier.domain.model import HEADS, Head, TextModel, analyze
-from services.classifier.evaluation import HeadReport, evaluate, head_report
+from suqiu.services.classifier.domain.model import HEADS, Head, TextModel, analyze
+from suqiu.services.classifier.evaluation import HeadReport, evaluate, head_report
 
 __all__ = [
     "DataError",

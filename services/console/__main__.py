@@ -1,6 +1,6 @@
-"""`python -m services.console` runs the web console until SIGTERM."""
+"""`python -m suqiu.services.console` runs the web console until SIGTERM."""
 
-from services.console.app import create_runtime
+from suqiu.services.console.app import create_runtime
 
 if __name__ == "__main__":
     create_runtime().serve()

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from services.console.domain.roles import ROLES, User
-from services.console.repository import ConsoleRepository
+from suqiu.services.console.domain.roles import ROLES, User
+from suqiu.services.console.repository import ConsoleRepository
 
 __all__ = ["Accounts", "SignIn"]
 

@@ -11,26 +11,26 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from services.console.accounts import Accounts
-from services.console.gateways import DispatcherGateway, IntakeGateway
-from services.console.handlers.answers import answer_routes
-from services.console.handlers.auth import auth_routes
-from services.console.handlers.calls import call_routes
-from services.console.handlers.lists import list_routes
-from services.console.handlers.orders import order_routes
-from services.console.handlers.users import user_routes
-from services.console.metrics import ConsoleMetrics
-from services.console.projector import Projector, register_projector
-from services.console.repository import ConsoleRepository
-from services.console.service import ConsoleService
-from services.console.settings import ConsoleSettings
-from services.console.web import SecurityHeaders, Web
-from shared.catalogue import load_catalogue
-from shared.metrics import new_registry
-from shared.runtime import ServiceRuntime, build_broker
-from shared.settings import CommonSettings
-from shared.store import Store, StoreUnavailable
-from shared.topology import Topology
+from suqiu.services.console.accounts import Accounts
+from suqiu.services.console.gateways import DispatcherGateway, IntakeGateway
+from suqiu.services.console.handlers.answers import answer_routes
+from suqiu.services.console.handlers.auth import auth_routes
+from suqiu.services.console.handlers.calls import call_routes
+from suqiu.services.console.handlers.lists import list_routes
+from suqiu.services.console.handlers.orders import order_routes
+from suqiu.services.console.handlers.users import user_routes
+from suqiu.services.console.metrics import ConsoleMetrics
+from suqiu.services.console.projector import Projector, register_projector
+from suqiu.services.console.repository import ConsoleRepository
+from suqiu.services.console.service import ConsoleService
+from suqiu.services.console.settings import ConsoleSettings
+from suqiu.services.console.web import SecurityHeaders, Web
+from suqiu.shared.catalogue import load_catalogue
+from suqiu.shared.metrics import new_registry
+from suqiu.shared.runtime import ServiceRuntime, build_broker
+from suqiu.shared.settings import CommonSettings
+from suqiu.shared.store import Store, StoreUnavailable
+from suqiu.shared.topology import Topology
 
 __all__ = ["create_runtime"]
 

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 from faststream.rabbit import RabbitBroker
 
-from shared.topology import Topology
+from suqiu.shared.topology import Topology
 
 __all__ = ["CommandResult", "DispatcherGateway", "IntakeGateway"]
 

@@ -13,11 +13,11 @@ from faststream import AckPolicy
 from faststream.rabbit import ExchangeType, RabbitBroker, RabbitExchange, RabbitQueue
 from faststream.rabbit.schemas.queue import QueueType
 
-from services.console.domain.readmodel import entries_for, summary
-from services.console.metrics import ConsoleMetrics
-from services.console.repository import ConsoleRepository
-from shared.contracts import WorkOrder
-from shared.topology import Topology
+from suqiu.services.console.domain.readmodel import entries_for, summary
+from suqiu.services.console.metrics import ConsoleMetrics
+from suqiu.services.console.repository import ConsoleRepository
+from suqiu.shared.contracts import WorkOrder
+from suqiu.shared.topology import Topology
 
 __all__ = ["Projector", "register_projector"]
 

@@ -16,9 +16,9 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
-from services.console.domain.readmodel import prefix_range
-from shared.contracts import WorkOrder
-from shared.store import DuplicateKey, Store, StoreUnavailable
+from suqiu.services.console.domain.readmodel import prefix_range
+from suqiu.shared.contracts import WorkOrder
+from suqiu.shared.store import DuplicateKey, Store, StoreUnavailable
 
 __all__ = ["ConsoleRepository"]
 

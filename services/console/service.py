@@ -10,13 +10,13 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from services.console.domain.readmodel import departments_of
-from services.console.domain.roles import User, can_see_order, dispatcher_credential
-from services.console.gateways import DispatcherGateway, IntakeGateway
-from services.console.metrics import ConsoleMetrics
-from services.console.projector import Projector
-from services.console.repository import ConsoleRepository
-from shared.contracts import WorkOrder
+from suqiu.services.console.domain.readmodel import departments_of
+from suqiu.services.console.domain.roles import User, can_see_order, dispatcher_credential
+from suqiu.services.console.gateways import DispatcherGateway, IntakeGateway
+from suqiu.services.console.metrics import ConsoleMetrics
+from suqiu.services.console.projector import Projector
+from suqiu.services.console.repository import ConsoleRepository
+from suqiu.shared.contracts import WorkOrder
 
 __all__ = ["ActResult", "ConsoleService", "command_body"]
 

@@ -7,7 +7,7 @@ import json
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared.errors import ConfigError
+from suqiu.shared.errors import ConfigError
 
 __all__ = ["ConsoleSettings"]
 

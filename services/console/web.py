@@ -15,9 +15,9 @@ from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.console.domain.roles import ACTION_LABELS, ROLE_LABELS, User
-from services.console.domain.views import STATUS_LABELS, parse_key_time
-from shared.privacy import scrub_text
+from suqiu.services.console.domain.roles import ACTION_LABELS, ROLE_LABELS, User
+from suqiu.services.console.domain.views import STATUS_LABELS, parse_key_time
+from suqiu.shared.privacy import scrub_text
 
 __all__ = ["SecurityHeaders", "Web", "current_user", "guard"]
 

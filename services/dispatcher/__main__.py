@@ -1,6 +1,6 @@
-"""`python -m services.dispatcher` runs the dispatcher service until SIGTERM."""
+"""`python -m suqiu.services.dispatcher` runs the dispatcher service until SIGTERM."""
 
-from services.dispatcher.app import create_runtime
+from suqiu.services.dispatcher.app import create_runtime
 
 if __name__ == "__main__":
     create_runtime().serve()

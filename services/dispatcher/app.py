@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from services.dispatcher.auth import load_credentials
-from services.dispatcher.domain import Policy
-from services.dispatcher.handlers import DispatcherHandler, register
-from services.dispatcher.http_api import DispatcherHttpApi
-from services.dispatcher.metrics import DispatcherMetrics
-from services.dispatcher.repository import DispatcherRepository
-from services.dispatcher.routing import load_routing
-from services.dispatcher.service import LifecycleService
-from services.dispatcher.settings import DispatcherSettings
-from shared.catalogue import load_catalogue
-from shared.runtime import ServiceParts, ServiceRuntime
-from shared.settings import CommonSettings
-from shared.sla import load_book
+from suqiu.services.dispatcher.auth import load_credentials
+from suqiu.services.dispatcher.domain import Policy
+from suqiu.services.dispatcher.handlers import DispatcherHandler, register
+from suqiu.services.dispatcher.http_api import DispatcherHttpApi
+from suqiu.services.dispatcher.metrics import DispatcherMetrics
+from suqiu.services.dispatcher.repository import DispatcherRepository
+from suqiu.services.dispatcher.routing import load_routing
+from suqiu.services.dispatcher.service import LifecycleService
+from suqiu.services.dispatcher.settings import DispatcherSettings
+from suqiu.shared.catalogue import load_catalogue
+from suqiu.shared.runtime import ServiceParts, ServiceRuntime
+from suqiu.shared.settings import CommonSettings
+from suqiu.shared.sla import load_book
 
 __all__ = ["create_runtime"]
 

@@ -9,12 +9,12 @@ import structlog
 from faststream.rabbit import RabbitBroker
 from pydantic import Field, TypeAdapter
 
-from services.dispatcher.domain import Refused
-from services.dispatcher.service import LifecycleService, UnknownTicket
-from shared.contracts import Command, TicketClassified, TicketMassIncident
-from shared.errors import FieldError, PermanentError
-from shared.messaging import ReliableConsumer
-from shared.topology import Topology
+from suqiu.services.dispatcher.domain import Refused
+from suqiu.services.dispatcher.service import LifecycleService, UnknownTicket
+from suqiu.shared.contracts import Command, TicketClassified, TicketMassIncident
+from suqiu.shared.errors import FieldError, PermanentError
+from suqiu.shared.messaging import ReliableConsumer
+from suqiu.shared.topology import Topology
 
 __all__ = ["INPUT_ADAPTER", "DispatcherHandler", "register"]
 

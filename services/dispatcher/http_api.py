@@ -16,14 +16,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from services.dispatcher.auth import Credentials, Principal
-from services.dispatcher.domain import Refused, lifecycle_of
-from services.dispatcher.metrics import DispatcherMetrics
-from services.dispatcher.service import LifecycleService, UnknownTicket
-from shared.contracts import Command, TicketStatus, WorkOrder
-from shared.errors import field_errors_from_pydantic
-from shared.privacy import mask_name, mask_phone, scrub_text
-from shared.store import StoreUnavailable, VersionConflict
+from suqiu.services.dispatcher.auth import Credentials, Principal
+from suqiu.services.dispatcher.domain import Refused, lifecycle_of
+from suqiu.services.dispatcher.metrics import DispatcherMetrics
+from suqiu.services.dispatcher.service import LifecycleService, UnknownTicket
+from suqiu.shared.contracts import Command, TicketStatus, WorkOrder
+from suqiu.shared.errors import field_errors_from_pydantic
+from suqiu.shared.privacy import mask_name, mask_phone, scrub_text
+from suqiu.shared.store import StoreUnavailable, VersionConflict
 
 __all__ = ["DispatcherHttpApi", "order_view"]
 

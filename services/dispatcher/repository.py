@@ -12,13 +12,13 @@ from typing import Any
 
 from pymongo.errors import PyMongoError
 
-from services.dispatcher.domain.inbox import due_prefix, inbox_entries
-from shared.contracts import TicketStatus, WorkOrder
-from shared.contracts.tickets import OUTBOX_PENDING
-from shared.keys import key_range
-from shared.label_store import Labels
-from shared.labels import Label, LabelDecision
-from shared.store import Store, StoreUnavailable
+from suqiu.services.dispatcher.domain.inbox import due_prefix, inbox_entries
+from suqiu.shared.contracts import TicketStatus, WorkOrder
+from suqiu.shared.contracts.tickets import OUTBOX_PENDING
+from suqiu.shared.keys import key_range
+from suqiu.shared.label_store import Labels
+from suqiu.shared.labels import Label, LabelDecision
+from suqiu.shared.store import Store, StoreUnavailable
 
 __all__ = ["INBOX", "DispatcherRepository"]
 

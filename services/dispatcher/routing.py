@@ -17,8 +17,8 @@ import structlog
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from shared.catalogue import Catalogue
-from shared.contracts import WorkOrder
+from suqiu.shared.catalogue import Catalogue
+from suqiu.shared.contracts import WorkOrder
 
 __all__ = ["Route", "RoutingError", "RoutingRule", "RoutingRules", "load_routing", "resolve"]
 

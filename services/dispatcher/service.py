@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import structlog
 from pydantic import BaseModel
 
-from services.dispatcher.domain import (
+from suqiu.services.dispatcher.domain import (
     Policy,
     Refused,
     dispatch_with_events,
@@ -21,11 +21,11 @@ from services.dispatcher.domain import (
     record_members,
     transition,
 )
-from services.dispatcher.metrics import DispatcherMetrics
-from services.dispatcher.repository import DispatcherRepository
-from services.dispatcher.routing import RoutingRules
-from shared.contracts import Command, TicketClassified, TicketMassIncident, TicketStatus, WorkOrder
-from shared.outbox import Change, FaultSwitch, OrderWriter, OutboxPublisher
+from suqiu.services.dispatcher.metrics import DispatcherMetrics
+from suqiu.services.dispatcher.repository import DispatcherRepository
+from suqiu.services.dispatcher.routing import RoutingRules
+from suqiu.shared.contracts import Command, TicketClassified, TicketMassIncident, TicketStatus, WorkOrder
+from suqiu.shared.outbox import Change, FaultSwitch, OrderWriter, OutboxPublisher
 
 __all__ = ["LifecycleService", "Outcome", "UnknownTicket"]
 

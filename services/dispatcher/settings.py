@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared.resources import default_config
+from suqiu.shared.resources import default_config
 
 __all__ = ["DispatcherSettings"]
 

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from services.intake.consumer import IntakeConsumer
-from services.intake.contracts import WebForm
-from services.intake.handlers import IntakeHandler, register
-from services.intake.http_api import IntakeHttpApi
-from services.intake.metrics import IntakeMetrics
-from services.intake.open311 import Catalog, Open311Api
-from services.intake.repository import IntakeRepository
-from services.intake.settings import IntakeSettings
-from shared.catalogue import load_catalogue
-from shared.contracts import PendingEvent
-from shared.runtime import ServiceParts, ServiceRuntime
-from shared.settings import CommonSettings
-from shared.sla import load_book
+from suqiu.services.intake.consumer import IntakeConsumer
+from suqiu.services.intake.contracts import WebForm
+from suqiu.services.intake.handlers import IntakeHandler, register
+from suqiu.services.intake.http_api import IntakeHttpApi
+from suqiu.services.intake.metrics import IntakeMetrics
+from suqiu.services.intake.open311 import Catalog, Open311Api
+from suqiu.services.intake.repository import IntakeRepository
+from suqiu.services.intake.settings import IntakeSettings
+from suqiu.shared.catalogue import load_catalogue
+from suqiu.shared.contracts import PendingEvent
+from suqiu.shared.runtime import ServiceParts, ServiceRuntime
+from suqiu.shared.settings import CommonSettings
+from suqiu.shared.sla import load_book
 
 __all__ = ["create_runtime"]
 

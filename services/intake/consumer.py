@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from faststream.rabbit.annotations import RabbitMessage
 
-from services.intake.errors import localize_exception
-from services.intake.metrics import IntakeMetrics
-from shared.contracts import Channel
-from shared.errors import PermanentError
-from shared.messaging import ReliableConsumer, original_routing_key
+from suqiu.services.intake.errors import localize_exception
+from suqiu.services.intake.metrics import IntakeMetrics
+from suqiu.shared.contracts import Channel
+from suqiu.shared.errors import PermanentError
+from suqiu.shared.messaging import ReliableConsumer, original_routing_key
 
 __all__ = ["IntakeConsumer", "channel_of_routing_key"]
 

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, Field, JsonValue, TypeAdapter, model_validator
 
-from shared.contracts import AttachmentRef, Contract, IntakeEnvelope
+from suqiu.shared.contracts import AttachmentRef, Contract, IntakeEnvelope
 
 __all__ = [
     "INTAKE_MESSAGE_ADAPTER",

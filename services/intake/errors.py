@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from services.intake.contracts import (
+from suqiu.services.intake.contracts import (
     AppSubmission,
     EmailMessage,
     HotlineCall,
@@ -19,8 +19,8 @@ from services.intake.contracts import (
     WebForm,
     WechatMessage,
 )
-from shared.contracts import IntakeEnvelope
-from shared.errors import FieldError, PermanentError, field_errors_from_pydantic
+from suqiu.shared.contracts import IntakeEnvelope
+from suqiu.shared.errors import FieldError, PermanentError, field_errors_from_pydantic
 
 __all__ = ["MESSAGE_TYPES", "LocalizedFieldError", "localize", "parse_intake_message"]
 

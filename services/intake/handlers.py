@@ -12,8 +12,8 @@ import structlog
 from faststream.rabbit import RabbitBroker
 from pydantic import BaseModel
 
-from services.intake.contracts import IntakeMessage, RevalidateCommand
-from services.intake.domain import (
+from suqiu.services.intake.contracts import IntakeMessage, RevalidateCommand
+from suqiu.services.intake.domain import (
     Candidate,
     Submission,
     TriageRules,
@@ -28,18 +28,18 @@ from services.intake.domain import (
     triage,
     was_revalidated,
 )
-from services.intake.domain.orders import stored_analysis_text
-from services.intake.errors import localize, parse_intake_message
-from services.intake.metrics import IntakeMetrics
-from services.intake.repository import IntakeRepository
-from services.intake.settings import IntakeSettings
-from shared.contracts import TicketStatus, WorkOrder
-from shared.errors import FieldError, PermanentError
-from shared.messaging import EventPublisher, ReliableConsumer
-from shared.outbox import Change, OrderWriter
-from shared.sla import DeadlineBook
-from shared.store import DuplicateKey
-from shared.topology import Topology
+from suqiu.services.intake.domain.orders import stored_analysis_text
+from suqiu.services.intake.errors import localize, parse_intake_message
+from suqiu.services.intake.metrics import IntakeMetrics
+from suqiu.services.intake.repository import IntakeRepository
+from suqiu.services.intake.settings import IntakeSettings
+from suqiu.shared.contracts import TicketStatus, WorkOrder
+from suqiu.shared.errors import FieldError, PermanentError
+from suqiu.shared.messaging import EventPublisher, ReliableConsumer
+from suqiu.shared.outbox import Change, OrderWriter
+from suqiu.shared.sla import DeadlineBook
+from suqiu.shared.store import DuplicateKey
+from suqiu.shared.topology import Topology
 
 __all__ = ["IntakeHandler", "register"]
 

@@ -11,13 +11,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from services.intake.handlers import IntakeHandler
-from services.intake.metrics import IntakeMetrics
-from services.intake.open311 import Catalog, _iso
-from services.intake.repository import IntakeRepository
-from services.intake.settings import IntakeSettings
-from shared.contracts import WorkOrder
-from shared.errors import PermanentError
+from suqiu.services.intake.handlers import IntakeHandler
+from suqiu.services.intake.metrics import IntakeMetrics
+from suqiu.services.intake.open311 import Catalog, _iso
+from suqiu.services.intake.repository import IntakeRepository
+from suqiu.services.intake.settings import IntakeSettings
+from suqiu.shared.contracts import WorkOrder
+from suqiu.shared.errors import PermanentError
 
 __all__ = ["IntakeHttpApi", "progress_view"]
 

@@ -21,14 +21,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from services.intake.contracts import WebForm
-from services.intake.formats import render
-from services.intake.metrics import IntakeMetrics
-from services.intake.repository import IntakeRepository
-from services.intake.settings import IntakeSettings
-from shared.catalogue import Catalogue
-from shared.contracts import WorkOrder
-from shared.privacy import scrub_text
+from suqiu.services.intake.contracts import WebForm
+from suqiu.services.intake.formats import render
+from suqiu.services.intake.metrics import IntakeMetrics
+from suqiu.services.intake.repository import IntakeRepository
+from suqiu.services.intake.settings import IntakeSettings
+from suqiu.shared.catalogue import Catalogue
+from suqiu.shared.contracts import WorkOrder
+from suqiu.shared.privacy import scrub_text
 
 __all__ = ["Open311Api", "request_view"]
 

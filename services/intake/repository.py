@@ -16,11 +16,11 @@ from typing import Any
 
 from pymongo import DESCENDING
 
-from services.intake.domain import Candidate
-from shared.contracts import TicketStatus, WorkOrder
-from shared.keys import TIME_KEY, at_key, key_range
-from shared.store import DuplicateKey, Store
-from shared.ticket_numbers import TicketNumbers
+from suqiu.services.intake.domain import Candidate
+from suqiu.shared.contracts import TicketStatus, WorkOrder
+from suqiu.shared.keys import TIME_KEY, at_key, key_range
+from suqiu.shared.store import DuplicateKey, Store
+from suqiu.shared.ticket_numbers import TicketNumbers
 
 __all__ = ["PAYLOADS", "IntakeRepository", "Prior"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services.intake.domain.triage import (
+from suqiu.services.intake.domain.triage import (
     DEFAULT_ABUSIVE,
     DEFAULT_OUT_OF_SCOPE,
     DEFAULT_TEST_MARKERS,

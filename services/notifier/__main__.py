@@ -1,6 +1,6 @@
-"""`python -m services.notifier` runs the notifier service until SIGTERM."""
+"""`python -m suqiu.services.notifier` runs the notifier service until SIGTERM."""
 
-from services.notifier.app import create_runtime
+from suqiu.services.notifier.app import create_runtime
 
 if __name__ == "__main__":
     create_runtime().serve()

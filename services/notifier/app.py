@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from services.notifier.channels import (
+from suqiu.services.notifier.channels import (
     DeliveryChannel,
     EmailSmtpChannel,
     InboxChannel,
@@ -15,17 +15,17 @@ from services.notifier.channels import (
     WebhookChannel,
     WechatHttpChannel,
 )
-from services.notifier.config import load_notifier_config
-from services.notifier.delivery import Clock, Deliverer, RetryPolicy
-from services.notifier.domain import HANDLED_EVENTS, Planner, QuietHours
-from services.notifier.handlers import NotifierHandler, register, routes
-from services.notifier.metrics import NotifierMetrics
-from services.notifier.repository import NotificationLog
-from services.notifier.settings import NotifierSettings
-from services.notifier.templates import TemplateBook
-from shared.catalogue import load_catalogue
-from shared.runtime import ServiceParts, ServiceRuntime
-from shared.settings import CommonSettings
+from suqiu.services.notifier.config import load_notifier_config
+from suqiu.services.notifier.delivery import Clock, Deliverer, RetryPolicy
+from suqiu.services.notifier.domain import HANDLED_EVENTS, Planner, QuietHours
+from suqiu.services.notifier.handlers import NotifierHandler, register, routes
+from suqiu.services.notifier.metrics import NotifierMetrics
+from suqiu.services.notifier.repository import NotificationLog
+from suqiu.services.notifier.settings import NotifierSettings
+from suqiu.services.notifier.templates import TemplateBook
+from suqiu.shared.catalogue import load_catalogue
+from suqiu.shared.runtime import ServiceParts, ServiceRuntime
+from suqiu.shared.settings import CommonSettings
 
 __all__ = ["Notifier", "build_notifier", "create_runtime"]
 

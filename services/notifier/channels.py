@@ -23,11 +23,11 @@ import aiosmtplib
 import httpx
 from pydantic import SecretStr
 
-from services.notifier.config import NotifierConfig
-from services.notifier.domain import Notification
-from services.notifier.rules import TokenBucket, sign_webhook
-from services.notifier.templates import TemplateBook
-from shared.store import DuplicateKey, Store
+from suqiu.services.notifier.config import NotifierConfig
+from suqiu.services.notifier.domain import Notification
+from suqiu.services.notifier.rules import TokenBucket, sign_webhook
+from suqiu.services.notifier.templates import TemplateBook
+from suqiu.shared.store import DuplicateKey, Store
 
 __all__ = [
     "DeliveryChannel",

@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from shared.catalogue import Catalogue
+from suqiu.shared.catalogue import Catalogue
 
 __all__ = ["DepartmentContacts", "EscalationLevel", "NotifierConfig", "NotifierConfigError", "Webhook",
            "load_notifier_config"]

@@ -20,14 +20,14 @@ from typing import Any
 import structlog
 from pydantic import ValidationError
 
-from services.notifier.channels import DeliveryChannel, DeliveryResult, TransientDeliveryError
-from services.notifier.domain import Notification, Planner, QuietHours
-from services.notifier.metrics import NotifierMetrics
-from services.notifier.repository import NotificationLog
-from services.notifier.rules import digest_due, retry_delay
-from shared.contracts import EVENT_ADAPTER, TicketEvent
-from shared.errors import FieldError, PermanentError
-from shared.messaging import (
+from suqiu.services.notifier.channels import DeliveryChannel, DeliveryResult, TransientDeliveryError
+from suqiu.services.notifier.domain import Notification, Planner, QuietHours
+from suqiu.services.notifier.metrics import NotifierMetrics
+from suqiu.services.notifier.repository import NotificationLog
+from suqiu.services.notifier.rules import digest_due, retry_delay
+from suqiu.shared.contracts import EVENT_ADAPTER, TicketEvent
+from suqiu.shared.errors import FieldError, PermanentError
+from suqiu.shared.messaging import (
     ERROR_DETAIL_HEADER,
     ERROR_REASON_HEADER,
     ORIGINAL_EXCHANGE_HEADER,
@@ -35,7 +35,7 @@ from shared.messaging import (
     ORIGINAL_ROUTING_KEY_HEADER,
     EventPublisher,
 )
-from shared.store import Store
+from suqiu.shared.store import Store
 
 __all__ = ["Clock", "Deliverer", "RetryPolicy"]
 

@@ -13,12 +13,12 @@ from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from services.notifier.config import NotifierConfig
-from services.notifier.recipients import Recipients
-from services.notifier.rules import fit_sms, quiet_until
-from services.notifier.templates import TemplateBook
-from shared.catalogue import Catalogue
-from shared.contracts import (
+from suqiu.services.notifier.config import NotifierConfig
+from suqiu.services.notifier.recipients import Recipients
+from suqiu.services.notifier.rules import fit_sms, quiet_until
+from suqiu.services.notifier.templates import TemplateBook
+from suqiu.shared.catalogue import Catalogue
+from suqiu.shared.contracts import (
     Complainant,
     SlaBreached,
     SlaEscalated,
@@ -34,7 +34,7 @@ from shared.contracts import (
     TicketUrged,
     WorkOrder,
 )
-from shared.privacy import mask_phone
+from suqiu.shared.privacy import mask_phone
 
 __all__ = ["ChannelName", "Notification", "Planner", "QuietHours", "complainant_contact",
            "mask_recipient"]

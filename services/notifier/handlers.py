@@ -14,11 +14,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from services.notifier.delivery import Deliverer
-from services.notifier.metrics import NotifierMetrics
-from shared.contracts import EVENT_ADAPTER, TicketEvent
-from shared.messaging import ReliableConsumer
-from shared.topology import Topology
+from suqiu.services.notifier.delivery import Deliverer
+from suqiu.services.notifier.metrics import NotifierMetrics
+from suqiu.shared.contracts import EVENT_ADAPTER, TicketEvent
+from suqiu.shared.messaging import ReliableConsumer
+from suqiu.shared.topology import Topology
 
 __all__ = ["NotifierHandler", "register", "routes"]
 

@@ -2,7 +2,7 @@
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from shared.metrics import LATENCY_BUCKETS
+from suqiu.shared.metrics import LATENCY_BUCKETS
 
 __all__ = ["NotifierMetrics"]
 

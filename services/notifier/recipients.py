@@ -14,9 +14,9 @@ supervisor is told on WeChat.
 
 from __future__ import annotations
 
-from services.notifier.config import NotifierConfig
-from shared.catalogue import Catalogue
-from shared.contracts import (
+from suqiu.services.notifier.config import NotifierConfig
+from suqiu.shared.catalogue import Catalogue
+from suqiu.shared.contracts import (
     SlaBreached,
     SlaEscalated,
     TicketDispatched,

@@ -18,9 +18,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from services.notifier.domain import Notification
-from shared.keys import at_key, key_range
-from shared.store import Store
+from suqiu.services.notifier.domain import Notification
+from suqiu.shared.keys import at_key, key_range
+from suqiu.shared.store import Store
 
 __all__ = ["COLLECTION", "FINAL_STATES", "WAITING_STATES", "NotificationLog"]
 

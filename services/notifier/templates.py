@@ -23,11 +23,11 @@ from jinja2 import (
     select_autoescape,
 )
 
-from shared.resources import package_dir
+from suqiu.shared.resources import package_dir
 
 __all__ = ["BUILTIN_DIR", "Rendered", "TemplateBook", "TemplateProblem"]
 
-BUILTIN_DIR = package_dir("services.notifier", "templates")
+BUILTIN_DIR = package_dir("suqiu.services.notifier", "templates")
 BLOCKS = ("sms", "title", "body")
 
 

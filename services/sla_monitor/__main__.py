@@ -1,6 +1,6 @@
-"""`python -m services.sla_monitor` runs the sla_monitor service until SIGTERM."""
+"""`python -m suqiu.services.sla_monitor` runs the sla_monitor service until SIGTERM."""
 
-from services.sla_monitor.app import create_runtime
+from suqiu.services.sla_monitor.app import create_runtime
 
 if __name__ == "__main__":
     create_runtime().serve()

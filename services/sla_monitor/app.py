@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
-from services.sla_monitor.handlers import SlaHandler, register
-from services.sla_monitor.metrics import SlaMetrics
-from services.sla_monitor.repository import SlaTimerRepository
-from services.sla_monitor.settings import SlaSettings
-from shared.catalogue import load_catalogue
-from shared.runtime import ServiceParts, ServiceRuntime
-from shared.settings import CommonSettings
-from shared.sla import load_book
+from suqiu.services.sla_monitor.handlers import SlaHandler, register
+from suqiu.services.sla_monitor.metrics import SlaMetrics
+from suqiu.services.sla_monitor.repository import SlaTimerRepository
+from suqiu.services.sla_monitor.settings import SlaSettings
+from suqiu.shared.catalogue import load_catalogue
+from suqiu.shared.runtime import ServiceParts, ServiceRuntime
+from suqiu.shared.settings import CommonSettings
+from suqiu.shared.sla import load_book
 
 __all__ = ["create_runtime"]
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shared.contracts import (
+from suqiu.shared.contracts import (
     SlaBreached,
     SlaEscalated,
     SlaWarning,
@@ -25,8 +25,8 @@ from shared.contracts import (
     TicketUrged,
     WorkOrder,
 )
-from shared.keys import TIME_KEY, at_key
-from shared.sla import SlaPolicies
+from suqiu.shared.keys import TIME_KEY, at_key
+from suqiu.shared.sla import SlaPolicies
 
 __all__ = ["TIME_KEY", "Moment", "StepTimer", "announce_kind", "due_now", "event_for", "moments", "plan",
            "time_keys"]

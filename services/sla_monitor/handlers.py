@@ -19,7 +19,7 @@ import structlog
 from faststream.rabbit import RabbitBroker
 from pydantic import BaseModel
 
-from services.sla_monitor.domain import (
+from suqiu.services.sla_monitor.domain import (
     UPGRADE,
     Moment,
     StepTimer,
@@ -29,13 +29,13 @@ from services.sla_monitor.domain import (
     event_for,
     plan,
 )
-from services.sla_monitor.metrics import SlaMetrics
-from services.sla_monitor.repository import SlaTimerRepository
-from shared.catalogue import Catalogue
-from shared.contracts import EVENT_ADAPTER, HistoryEntry, TicketDispatched, WorkOrder
-from shared.messaging import EventPublisher, ReliableConsumer
-from shared.sla import DeadlineBook
-from shared.topology import Topology
+from suqiu.services.sla_monitor.metrics import SlaMetrics
+from suqiu.services.sla_monitor.repository import SlaTimerRepository
+from suqiu.shared.catalogue import Catalogue
+from suqiu.shared.contracts import EVENT_ADAPTER, HistoryEntry, TicketDispatched, WorkOrder
+from suqiu.shared.messaging import EventPublisher, ReliableConsumer
+from suqiu.shared.sla import DeadlineBook
+from suqiu.shared.topology import Topology
 
 __all__ = ["SlaHandler", "register"]
 

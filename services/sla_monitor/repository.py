@@ -17,10 +17,10 @@ from typing import Any
 
 from pymongo import DeleteOne, ReplaceOne
 
-from services.sla_monitor.domain import TIME_KEY, StepTimer
-from shared.contracts import WorkOrder
-from shared.keys import at_key, key_range
-from shared.store import Store, VersionConflict
+from suqiu.services.sla_monitor.domain import TIME_KEY, StepTimer
+from suqiu.shared.contracts import WorkOrder
+from suqiu.shared.keys import at_key, key_range
+from suqiu.shared.store import Store, VersionConflict
 
 __all__ = ["SlaTimerRepository"]
 

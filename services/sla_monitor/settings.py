@@ -2,7 +2,7 @@
 
 from pydantic import Field
 
-from shared.sla import SlaFiles
+from suqiu.shared.sla import SlaFiles
 
 __all__ = ["SlaSettings"]
 

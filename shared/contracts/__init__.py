@@ -1,8 +1,8 @@
 """Pydantic v2 contracts: the intake envelope, the work order and lifecycle events."""
 
-from shared.contracts.commands import Command
-from shared.contracts.common import Channel, Contract, Severity, TicketStatus
-from shared.contracts.events import (
+from suqiu.shared.contracts.commands import Command
+from suqiu.shared.contracts.common import Channel, Contract, Severity, TicketStatus
+from suqiu.shared.contracts.events import (
     EVENT_ADAPTER,
     SlaBreached,
     SlaEscalated,
@@ -30,9 +30,9 @@ from shared.contracts.events import (
     TicketTriageRequired,
     TicketUrged,
 )
-from shared.contracts.intake import AttachmentRef, Complainant, Content, IntakeEnvelope, Location
-from shared.contracts.lifecycle import LifecycleState, SupervisionNote, TrainingLabel
-from shared.contracts.tickets import (
+from suqiu.shared.contracts.intake import AttachmentRef, Complainant, Content, IntakeEnvelope, Location
+from suqiu.shared.contracts.lifecycle import LifecycleState, SupervisionNote, TrainingLabel
+from suqiu.shared.contracts.tickets import (
     Classification,
     Dispatch,
     HistoryEntry,

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
-from shared.contracts.common import Contract
+from suqiu.shared.contracts.common import Contract
 
 __all__ = ["AnalyticsHotspot"]
 

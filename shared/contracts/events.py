@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field, TypeAdapter
 
-from shared.contracts.common import Channel, Contract, Severity
+from suqiu.shared.contracts.common import Channel, Contract, Severity
 
 __all__ = [
     "EVENT_ADAPTER",

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, Field, JsonValue, model_validator
 
-from shared.contracts.common import Channel, Contract
+from suqiu.shared.contracts.common import Channel, Contract
 
 __all__ = ["AttachmentRef", "Complainant", "Content", "IntakeEnvelope", "Location"]
 

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.contracts.common import TicketStatus
+from suqiu.shared.contracts.common import TicketStatus
 
 __all__ = ["LifecycleState", "SupervisionNote", "TrainingLabel"]
 

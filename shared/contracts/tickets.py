@@ -7,10 +7,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shared.contracts.common import Channel, Severity, TicketStatus
-from shared.contracts.intake import AttachmentRef, Complainant, Content, Location
-from shared.contracts.lifecycle import LifecycleState
-from shared.keys import at_key
+from suqiu.shared.contracts.common import Channel, Severity, TicketStatus
+from suqiu.shared.contracts.intake import AttachmentRef, Complainant, Content, Location
+from suqiu.shared.contracts.lifecycle import LifecycleState
+from suqiu.shared.keys import at_key
 
 __all__ = [
     "HANDED_ON",

@@ -4,9 +4,9 @@
 deadlines (`WorkOrder.sla`) true; the SLA monitor only enforces what is stored.
 """
 
-from shared.sla.clock import add_hours, due_after, moved_by_pauses, warning_time
-from shared.sla.deadlines import DISPATCH_ACTIONS, DeadlineBook, compute
-from shared.sla.policy import (
+from suqiu.shared.sla.clock import add_hours, due_after, moved_by_pauses, warning_time
+from suqiu.shared.sla.deadlines import DISPATCH_ACTIONS, DeadlineBook, compute
+from suqiu.shared.sla.policy import (
     ANNOUNCED_KINDS,
     DEFAULT_POLICY_PATH,
     STEPS,
@@ -18,7 +18,7 @@ from shared.sla.policy import (
     UrgingPolicy,
     load_policies,
 )
-from shared.sla.settings import SlaFiles, default_book, load_book
+from suqiu.shared.sla.settings import SlaFiles, default_book, load_book
 
 __all__ = [
     "ANNOUNCED_KINDS",

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from shared.calendar import BusinessCalendar
-from shared.sla.policy import Basis, StepLimit
+from suqiu.shared.calendar import BusinessCalendar
+from suqiu.shared.sla.policy import Basis, StepLimit
 
 __all__ = ["add_hours", "due_after", "moved_by_pauses", "warning_time"]
 

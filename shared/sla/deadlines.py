@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from shared.calendar import BusinessCalendar
-from shared.contracts import SlaDeadlines, StepDeadline, TicketStatus, WorkOrder
-from shared.sla.clock import due_after, moved_by_pauses
-from shared.sla.policy import SlaPolicies, StepLimit
+from suqiu.shared.calendar import BusinessCalendar
+from suqiu.shared.contracts import SlaDeadlines, StepDeadline, TicketStatus, WorkOrder
+from suqiu.shared.sla.clock import due_after, moved_by_pauses
+from suqiu.shared.sla.policy import SlaPolicies, StepLimit
 
 __all__ = ["DISPATCH_ACTIONS", "DeadlineBook", "compute"]
 

@@ -15,8 +15,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from shared.errors import ConfigError
-from shared.resources import default_config
+from suqiu.shared.errors import ConfigError
+from suqiu.shared.resources import default_config
 
 __all__ = [
     "ANNOUNCED_KINDS",

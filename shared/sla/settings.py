@@ -8,11 +8,11 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared.calendar import BusinessCalendar, load_calendar
-from shared.catalogue import Catalogue
-from shared.resources import default_config
-from shared.sla.deadlines import DeadlineBook
-from shared.sla.policy import load_policies
+from suqiu.shared.calendar import BusinessCalendar, load_calendar
+from suqiu.shared.catalogue import Catalogue
+from suqiu.shared.resources import default_config
+from suqiu.shared.sla.deadlines import DeadlineBook
+from suqiu.shared.sla.policy import load_policies
 
 __all__ = ["SlaFiles", "default_book", "load_book"]
 

@@ -17,11 +17,11 @@ import httpx
 import pytest
 import yaml
 
-from shared.settings import REPO_ROOT
 from suqiu.channel_client import ChannelPublisher, wait_for_tickets
 from suqiu.console_demo import ensure_demo_accounts
 from suqiu.console_stack import load_secrets
 from suqiu.samples import SAMPLES, build_envelope
+from suqiu.shared.settings import REPO_ROOT
 from suqiu.stack import StackInfo
 from tests.e2e.helpers import running_stack
 

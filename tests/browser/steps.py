@@ -33,10 +33,10 @@ def department_user(stack: StackInfo, dept: str) -> str:
 
 
 def make_user(info: StackInfo, username: str, role: str, dept: str | None) -> str:
-    from services.console.accounts import Accounts
-    from services.console.repository import ConsoleRepository
-    from shared.store import Store
     from suqiu.console_demo import DEMO_PASSWORD
+    from suqiu.services.console.accounts import Accounts
+    from suqiu.services.console.repository import ConsoleRepository
+    from suqiu.shared.store import Store
 
     async def create() -> None:
         store = Store(info.mongo_url, info.mongo_db)

@@ -21,22 +21,22 @@ from faststream.rabbit import RabbitBroker, RabbitQueue, TestRabbitBroker
 from faststream.rabbit.annotations import RabbitMessage
 from prometheus_client import CollectorRegistry
 
-from services.intake.handlers import IntakeHandler, register
-from services.intake.metrics import IntakeMetrics
-from services.intake.repository import IntakeRepository
-from services.intake.settings import IntakeSettings
-from shared.contracts import EVENT_ADAPTER, TicketReceived, WorkOrder
-from shared.messaging import (
+from suqiu.services.intake.handlers import IntakeHandler, register
+from suqiu.services.intake.metrics import IntakeMetrics
+from suqiu.services.intake.repository import IntakeRepository
+from suqiu.services.intake.settings import IntakeSettings
+from suqiu.shared.contracts import EVENT_ADAPTER, TicketReceived, WorkOrder
+from suqiu.shared.messaging import (
     ERROR_DETAIL_HEADER,
     ERROR_REASON_HEADER,
     ORIGINAL_QUEUE_HEADER,
     EventPublisher,
     ReliableConsumer,
 )
-from shared.metrics import ConsumerMetrics, new_registry
-from shared.store import DuplicateKey, StoreUnavailable
-from shared.ticket_numbers import parse_ticket_no
-from shared.topology import Topology
+from suqiu.shared.metrics import ConsumerMetrics, new_registry
+from suqiu.shared.store import DuplicateKey, StoreUnavailable
+from suqiu.shared.ticket_numbers import parse_ticket_no
+from suqiu.shared.topology import Topology
 from tests.factories import envelope_payload
 
 pytestmark = pytest.mark.component

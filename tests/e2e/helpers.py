@@ -14,7 +14,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from pymongo import AsyncMongoClient
 
-from shared.topology import Topology
+from suqiu.shared.topology import Topology
 from suqiu.stack import Stack, StackInfo
 
 T = TypeVar("T")

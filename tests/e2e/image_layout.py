@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from shared.settings import REPO_ROOT
+from suqiu.shared.settings import REPO_ROOT
 
 DEPLOY = REPO_ROOT / "deploy"
 _VAR = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)(?::?[-?][^}]*)?\}")

@@ -13,14 +13,14 @@ from typing import Any
 import aio_pika
 import pytest
 
-from services.analytics.app import limits_of
-from services.analytics.domain.report import period_for, totals
-from services.analytics.rebuild import compare, rebuild, rebuild_partitions
-from services.analytics.repository import AnalyticsRepository
-from shared.catalogue import load_catalogue
-from shared.store import Store
 from suqiu.channel_client import ChannelPublisher, wait_for_tickets
 from suqiu.samples import SAMPLES, build_envelope
+from suqiu.services.analytics.app import limits_of
+from suqiu.services.analytics.domain.report import period_for, totals
+from suqiu.services.analytics.rebuild import compare, rebuild, rebuild_partitions
+from suqiu.services.analytics.repository import AnalyticsRepository
+from suqiu.shared.catalogue import load_catalogue
+from suqiu.shared.store import Store
 from suqiu.stack import StackInfo
 from tests.e2e.helpers import eventually, metric_sum, running_stack
 

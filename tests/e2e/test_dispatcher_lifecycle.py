@@ -16,9 +16,9 @@ import aio_pika
 import httpx
 import pytest
 
-from shared.catalogue import load_catalogue
 from suqiu.channel_client import ChannelPublisher, wait_for_tickets
 from suqiu.samples import SAMPLES, build_envelope
+from suqiu.shared.catalogue import load_catalogue
 from suqiu.stack import StackInfo
 from tests.e2e.helpers import eventually, mongo, running_stack
 

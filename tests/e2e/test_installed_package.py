@@ -25,10 +25,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shared.settings import REPO_ROOT
-from shared.topology import SERVICES, Topology
 from suqiu.channel_client import ChannelPublisher, wait_for_tickets
 from suqiu.samples import SAMPLES, build_envelope
+from suqiu.shared.settings import REPO_ROOT
+from suqiu.shared.topology import SERVICES, Topology
 from suqiu.stack import free_port
 from tests.e2e.image_layout import ImageLayout, env_example
 

@@ -14,8 +14,8 @@ from typing import Any
 import aio_pika
 import pytest
 
-from shared.topology import Topology
 from suqiu.channel_client import wait_for_tickets
+from suqiu.shared.topology import Topology
 from suqiu.stack import StackInfo
 from tests.e2e.helpers import eventually, metric_sum, mongo, running_stack
 

@@ -15,9 +15,9 @@ import aio_pika
 import httpx
 import pytest
 
-from shared.contracts import TicketReplied
 from suqiu.channel_client import ChannelPublisher, wait_for_tickets
 from suqiu.samples import SAMPLES, build_envelope
+from suqiu.shared.contracts import TicketReplied
 from suqiu.stack import StackInfo
 from tests.e2e.helpers import eventually, metric_sum, running_stack
 

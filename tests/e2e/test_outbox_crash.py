@@ -26,10 +26,10 @@ import httpx
 import pytest
 from aio_pika.abc import AbstractQueue
 
-from shared.contracts import TicketMassIncident
-from shared.outbox import FAULT_ENV, FAULT_EXIT_CODE
 from suqiu.channel_client import ChannelPublisher
 from suqiu.samples import SAMPLES, build_envelope
+from suqiu.shared.contracts import TicketMassIncident
+from suqiu.shared.outbox import FAULT_ENV, FAULT_EXIT_CODE
 from suqiu.stack import SERVICE_PORT_ENV, StackInfo, free_port
 from tests.e2e.helpers import eventually, mongo, running_stack
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import aio_pika
 import pytest
 
-from shared.topology import Topology
 from suqiu.channel_client import ChannelPublisher, wait_for_tickets
 from suqiu.samples import SAMPLES, build_envelope
+from suqiu.shared.topology import Topology
 from suqiu.stack import StackInfo
 from tests.e2e.helpers import eventually, metric_sum, mongo, running_stack
 

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shared.topology import Topology
 from suqiu.channel_client import ChannelPublisher, wait_for_tickets
 from suqiu.samples import sample_envelopes
+from suqiu.shared.topology import Topology
 from suqiu.stack import Stack
 from tests.e2e.helpers import eventually, metric_sum, mongo
 

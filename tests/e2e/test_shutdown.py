@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from shared.topology import Topology
 from suqiu.channel_client import ChannelPublisher
 from suqiu.samples import sample_envelopes
+from suqiu.shared.topology import Topology
 from suqiu.stack import Stack
 from tests.e2e.helpers import metric_sum, mongo
 from tests.ops.helpers import wait_settled

@@ -15,20 +15,20 @@ import pytest
 from faststream.rabbit import RabbitBroker
 from prometheus_client import CollectorRegistry
 
-from services.analytics.app import limits_of
-from services.analytics.domain.facts import Dims, Fact
-from services.analytics.domain.hotspots import HotspotPolicy
-from services.analytics.domain.keys import increments
-from services.analytics.domain.report import totals
-from services.analytics.handlers import AnalyticsHandler, parse
-from services.analytics.hotspot_job import HotspotJob
-from services.analytics.metrics import AnalyticsMetrics
-from services.analytics.repository import AnalyticsRepository
-from services.analytics.retention import CommandSender, RetentionJob, erase_person
-from shared.contracts import Severity, TicketClassified, TicketStatus
-from shared.keys import TIME_KEY, at_key
-from shared.store import Store
-from shared.topology import Topology
+from suqiu.services.analytics.app import limits_of
+from suqiu.services.analytics.domain.facts import Dims, Fact
+from suqiu.services.analytics.domain.hotspots import HotspotPolicy
+from suqiu.services.analytics.domain.keys import increments
+from suqiu.services.analytics.domain.report import totals
+from suqiu.services.analytics.handlers import AnalyticsHandler, parse
+from suqiu.services.analytics.hotspot_job import HotspotJob
+from suqiu.services.analytics.metrics import AnalyticsMetrics
+from suqiu.services.analytics.repository import AnalyticsRepository
+from suqiu.services.analytics.retention import CommandSender, RetentionJob, erase_person
+from suqiu.shared.contracts import Severity, TicketClassified, TicketStatus
+from suqiu.shared.keys import TIME_KEY, at_key
+from suqiu.shared.store import Store
+from suqiu.shared.topology import Topology
 from tests.factories import make_order, small_catalogue
 from tests.integration.helpers import get_message
 

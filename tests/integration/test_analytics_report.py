@@ -11,15 +11,15 @@ import pytest
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
-from services.analytics.app import limits_of
-from services.analytics.domain.facts import order_facts
-from services.analytics.domain.keys import increments
-from services.analytics.repository import AnalyticsRepository
-from shared.catalogue import load_catalogue
-from shared.contracts import WorkOrder
-from shared.store import Store
 from suqiu.bench_report import generate_orders
 from suqiu.cli import app
+from suqiu.services.analytics.app import limits_of
+from suqiu.services.analytics.domain.facts import order_facts
+from suqiu.services.analytics.domain.keys import increments
+from suqiu.services.analytics.repository import AnalyticsRepository
+from suqiu.shared.catalogue import load_catalogue
+from suqiu.shared.contracts import WorkOrder
+from suqiu.shared.store import Store
 
 pytestmark = pytest.mark.integration
 

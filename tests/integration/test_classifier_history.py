@@ -14,18 +14,18 @@ import pytest
 from prometheus_client import CollectorRegistry
 from typer.testing import CliRunner
 
-from services.classifier.domain.labels import LabelDecision, LabelError
-from services.classifier.domain.model import load_model
-from services.classifier.repository import Labels, record_label
-from services.dispatcher.domain import Policy
-from services.dispatcher.metrics import DispatcherMetrics
-from services.dispatcher.repository import DispatcherRepository
-from services.dispatcher.routing import RoutingRules
-from services.dispatcher.service import LifecycleService
-from shared.catalogue import load_catalogue
-from shared.contracts import Command, Content, PendingEvent, TicketStatus, WorkOrder
-from shared.store import Store
 from suqiu.cli import app
+from suqiu.services.classifier.domain.labels import LabelDecision, LabelError
+from suqiu.services.classifier.domain.model import load_model
+from suqiu.services.classifier.repository import Labels, record_label
+from suqiu.services.dispatcher.domain import Policy
+from suqiu.services.dispatcher.metrics import DispatcherMetrics
+from suqiu.services.dispatcher.repository import DispatcherRepository
+from suqiu.services.dispatcher.routing import RoutingRules
+from suqiu.services.dispatcher.service import LifecycleService
+from suqiu.shared.catalogue import load_catalogue
+from suqiu.shared.contracts import Command, Content, PendingEvent, TicketStatus, WorkOrder
+from suqiu.shared.store import Store
 from tests.factories import make_classification, make_order
 
 pytestmark = pytest.mark.integration

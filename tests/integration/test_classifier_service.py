@@ -19,15 +19,22 @@ import pytest
 import yaml
 from aio_pika.abc import AbstractChannel, AbstractQueue
 
-from services.classifier.app import create_runtime
-from services.classifier.domain.model import resolve_model_dir
-from services.classifier.settings import DEFAULT_MODEL_DIR, ClassifierSettings
-from shared.catalogue import REPO_ROOT
-from shared.contracts import EVENT_ADAPTER, Complainant, Location, TicketReceived, TicketStatus, WorkOrder
-from shared.outbox import with_outbox
-from shared.runtime import ServiceRuntime
-from shared.settings import CommonSettings
-from shared.store import Store
+from suqiu.services.classifier.app import create_runtime
+from suqiu.services.classifier.domain.model import resolve_model_dir
+from suqiu.services.classifier.settings import DEFAULT_MODEL_DIR, ClassifierSettings
+from suqiu.shared.catalogue import REPO_ROOT
+from suqiu.shared.contracts import (
+    EVENT_ADAPTER,
+    Complainant,
+    Location,
+    TicketReceived,
+    TicketStatus,
+    WorkOrder,
+)
+from suqiu.shared.outbox import with_outbox
+from suqiu.shared.runtime import ServiceRuntime
+from suqiu.shared.settings import CommonSettings
+from suqiu.shared.store import Store
 from tests.factories import make_order
 from tests.integration.helpers import get_message, wait_for
 

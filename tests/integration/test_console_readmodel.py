@@ -8,12 +8,12 @@ from collections.abc import AsyncIterator
 import pytest
 from prometheus_client import CollectorRegistry
 
-from services.console.accounts import Accounts
-from services.console.metrics import ConsoleMetrics
-from services.console.projector import Projector
-from services.console.repository import ConsoleRepository
-from shared.contracts import TicketStatus
-from shared.store import Store
+from suqiu.services.console.accounts import Accounts
+from suqiu.services.console.metrics import ConsoleMetrics
+from suqiu.services.console.projector import Projector
+from suqiu.services.console.repository import ConsoleRepository
+from suqiu.shared.contracts import TicketStatus
+from suqiu.shared.store import Store
 from tests.factories import make_order
 
 pytestmark = pytest.mark.integration
@@ -80,7 +80,7 @@ async def test_supervisors_see_the_newest_hotspots_first(repo: ConsoleRepository
                                                          namespace: str) -> None:
     """The hotspots the analytics service recorded (analytics_hotspots), newest window first,
     read by a walk of the window_end index, which the analytics service creates."""
-    from services.analytics.repository import AnalyticsRepository
+    from suqiu.services.analytics.repository import AnalyticsRepository
 
     store = Store(mongo_url, namespace)
     try:

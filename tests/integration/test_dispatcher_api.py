@@ -17,16 +17,23 @@ from prometheus_client import CollectorRegistry
 from pydantic import BaseModel
 from starlette.applications import Starlette
 
-from services.dispatcher.auth import load_credentials
-from services.dispatcher.domain import Policy
-from services.dispatcher.http_api import DispatcherHttpApi
-from services.dispatcher.metrics import DispatcherMetrics
-from services.dispatcher.repository import DispatcherRepository
-from services.dispatcher.routing import RoutingRules
-from services.dispatcher.service import LifecycleService
-from shared.contracts import EVENT_ADAPTER, Command, PendingEvent, TicketMassIncident, TicketStatus, WorkOrder
-from shared.contracts import LifecycleState as Life
-from shared.store import Store
+from suqiu.services.dispatcher.auth import load_credentials
+from suqiu.services.dispatcher.domain import Policy
+from suqiu.services.dispatcher.http_api import DispatcherHttpApi
+from suqiu.services.dispatcher.metrics import DispatcherMetrics
+from suqiu.services.dispatcher.repository import DispatcherRepository
+from suqiu.services.dispatcher.routing import RoutingRules
+from suqiu.services.dispatcher.service import LifecycleService
+from suqiu.shared.contracts import (
+    EVENT_ADAPTER,
+    Command,
+    PendingEvent,
+    TicketMassIncident,
+    TicketStatus,
+    WorkOrder,
+)
+from suqiu.shared.contracts import LifecycleState as Life
+from suqiu.shared.store import Store
 from tests.factories import T0, make_order, small_catalogue
 
 pytestmark = pytest.mark.integration

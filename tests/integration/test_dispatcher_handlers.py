@@ -10,15 +10,15 @@ from datetime import timedelta
 import pytest
 from prometheus_client import CollectorRegistry
 
-from services.dispatcher.domain import Policy
-from services.dispatcher.handlers import INPUT_ADAPTER, DispatcherHandler
-from services.dispatcher.metrics import DispatcherMetrics
-from services.dispatcher.repository import DispatcherRepository
-from services.dispatcher.routing import RoutingRules
-from services.dispatcher.service import LifecycleService
-from shared.contracts import Command, TicketClassified, TicketStatus
-from shared.errors import PermanentError
-from shared.store import Store
+from suqiu.services.dispatcher.domain import Policy
+from suqiu.services.dispatcher.handlers import INPUT_ADAPTER, DispatcherHandler
+from suqiu.services.dispatcher.metrics import DispatcherMetrics
+from suqiu.services.dispatcher.repository import DispatcherRepository
+from suqiu.services.dispatcher.routing import RoutingRules
+from suqiu.services.dispatcher.service import LifecycleService
+from suqiu.shared.contracts import Command, TicketClassified, TicketStatus
+from suqiu.shared.errors import PermanentError
+from suqiu.shared.store import Store
 from tests.factories import T0, make_order, small_catalogue
 from tests.integration.test_dispatcher_api import Recorder, dispatched
 

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from services.dispatcher.repository import INBOX
-from shared.contracts import LifecycleState as Life
-from shared.contracts import TicketStatus, WorkOrder
-from shared.store import Store
+from suqiu.services.dispatcher.repository import INBOX
+from suqiu.shared.contracts import LifecycleState as Life
+from suqiu.shared.contracts import TicketStatus, WorkOrder
+from suqiu.shared.store import Store
 from tests.factories import T0, make_order
 from tests.integration.test_dispatcher_api import Api, _auth
 from tests.integration.test_dispatcher_api import api as api  # the fixture

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from shared.contracts import TicketStatus
-from shared.keys import key_range
-from shared.store import Store
 from suqiu.inbox_backfill import backfill_inbox
+from suqiu.shared.contracts import TicketStatus
+from suqiu.shared.keys import key_range
+from suqiu.shared.store import Store
 from tests.factories import make_order
 
 pytestmark = pytest.mark.integration

@@ -16,12 +16,12 @@ import aio_pika
 import pytest
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
 
-from services.intake.app import create_runtime
-from services.intake.settings import IntakeSettings
-from shared.contracts import EVENT_ADAPTER, TicketInvalid, TicketLinked, TicketReceived, WorkOrder
-from shared.runtime import ServiceRuntime
-from shared.settings import CommonSettings
-from shared.store import Store
+from suqiu.services.intake.app import create_runtime
+from suqiu.services.intake.settings import IntakeSettings
+from suqiu.shared.contracts import EVENT_ADAPTER, TicketInvalid, TicketLinked, TicketReceived, WorkOrder
+from suqiu.shared.runtime import ServiceRuntime
+from suqiu.shared.settings import CommonSettings
+from suqiu.shared.store import Store
 from tests.integration.helpers import get_message, wait_for
 
 pytestmark = pytest.mark.integration

@@ -21,15 +21,15 @@ import aio_pika
 import pytest
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 
-from services.intake.app import create_runtime
-from services.intake.settings import IntakeSettings
-from shared.contracts import EVENT_ADAPTER, TicketReceived, TicketStatus, WorkOrder
-from shared.messaging import ERROR_DETAIL_HEADER, ERROR_REASON_HEADER, ORIGINAL_QUEUE_HEADER
-from shared.runtime import ServiceRuntime
-from shared.settings import CommonSettings
-from shared.store import Store
-from shared.ticket_numbers import parse_ticket_no
 from suqiu.channel_client import ChannelPublisher
+from suqiu.services.intake.app import create_runtime
+from suqiu.services.intake.settings import IntakeSettings
+from suqiu.shared.contracts import EVENT_ADAPTER, TicketReceived, TicketStatus, WorkOrder
+from suqiu.shared.messaging import ERROR_DETAIL_HEADER, ERROR_REASON_HEADER, ORIGINAL_QUEUE_HEADER
+from suqiu.shared.runtime import ServiceRuntime
+from suqiu.shared.settings import CommonSettings
+from suqiu.shared.store import Store
+from suqiu.shared.ticket_numbers import parse_ticket_no
 from tests.factories import envelope_payload
 from tests.integration.helpers import get_message, wait_for
 

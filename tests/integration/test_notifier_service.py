@@ -28,10 +28,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from services.notifier.app import Notifier, build_notifier
-from services.notifier.rules import verify_webhook
-from services.notifier.settings import NotifierSettings
-from shared.contracts import (
+from suqiu.services.notifier.app import Notifier, build_notifier
+from suqiu.services.notifier.rules import verify_webhook
+from suqiu.services.notifier.settings import NotifierSettings
+from suqiu.shared.contracts import (
     EVENT_ADAPTER,
     Complainant,
     Severity,
@@ -40,9 +40,9 @@ from shared.contracts import (
     TicketReceived,
     TicketStatus,
 )
-from shared.messaging import ERROR_REASON_HEADER
-from shared.settings import CommonSettings
-from shared.store import Store
+from suqiu.shared.messaging import ERROR_REASON_HEADER
+from suqiu.shared.settings import CommonSettings
+from suqiu.shared.store import Store
 from suqiu.stack import free_port
 from tests.factories import make_classification, make_order
 from tests.integration.helpers import get_message, wait_for
@@ -342,7 +342,7 @@ async def test_breach_tells_the_supervisor_on_wechat(svc: Running) -> None:
 async def test_escalation_extension_request_and_triage_reach_their_people(
         svc: Running) -> None:
     """The events the dispatcher and classifier publish that once reached nobody."""
-    from shared.contracts import TicketEscalated, TicketExtensionRequested, TicketTriageRequired
+    from suqiu.shared.contracts import TicketEscalated, TicketExtensionRequested, TicketTriageRequired
 
     ticket_no = await svc.ticket()
     life = {"ticket_no": ticket_no, "occurred_at": DAY, "intake_at": DAY, "version": 9,

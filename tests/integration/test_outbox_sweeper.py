@@ -9,8 +9,8 @@ from datetime import timedelta
 
 import pytest
 
-from shared.contracts import TicketReceived, TicketSigned, TicketStatus, WorkOrder
-from shared.outbox import with_outbox
+from suqiu.shared.contracts import TicketReceived, TicketSigned, TicketStatus, WorkOrder
+from suqiu.shared.outbox import with_outbox
 from tests.factories import T0, make_order
 from tests.integration.test_dispatcher_api import Api
 from tests.integration.test_dispatcher_api import api as api  # the fixture

@@ -12,9 +12,9 @@ import subprocess
 
 import pytest
 
-from services.classifier.app import create_runtime
-from services.classifier.settings import ClassifierSettings
-from shared.settings import CommonSettings
+from suqiu.services.classifier.app import create_runtime
+from suqiu.services.classifier.settings import ClassifierSettings
+from suqiu.shared.settings import CommonSettings
 
 pytestmark = pytest.mark.integration
 

@@ -28,10 +28,10 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.catalogue import load_catalogue
-from shared.store_monitor import SHAPES_ENV, read_shapes
 from suqiu.channel_client import ChannelPublisher, wait_for_tickets
 from suqiu.samples import SAMPLES, build_envelope
+from suqiu.shared.catalogue import load_catalogue
+from suqiu.shared.store_monitor import SHAPES_ENV, read_shapes
 from suqiu.stack import StackInfo
 from tests.e2e.helpers import mongo, running_stack
 
@@ -202,7 +202,7 @@ def test_the_shape_rules_catch_scans() -> None:
 
 
 def test_the_recorder_sees_what_a_service_store_sends(tmp_path: Path, mongo_url: str) -> None:
-    from shared.store import Store
+    from suqiu.shared.store import Store
 
     shapes = tmp_path / "shapes.jsonl"
 

@@ -18,10 +18,10 @@ import pytest
 from faststream.rabbit import RabbitBroker
 from faststream.rabbit.annotations import RabbitMessage
 
-from shared.messaging import ATTEMPT_HEADER, RETRIES_HEADER, EventPublisher, ReliableConsumer
-from shared.metrics import ConsumerMetrics, new_registry
-from shared.store import Store, StoreUnavailable
-from shared.topology import Topology
+from suqiu.shared.messaging import ATTEMPT_HEADER, RETRIES_HEADER, EventPublisher, ReliableConsumer
+from suqiu.shared.metrics import ConsumerMetrics, new_registry
+from suqiu.shared.store import Store, StoreUnavailable
+from suqiu.shared.topology import Topology
 from tests.e2e.helpers import eventually
 
 pytestmark = pytest.mark.integration

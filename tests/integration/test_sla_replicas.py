@@ -20,15 +20,21 @@ from typing import Any
 import aio_pika
 import pytest
 
-from services.dispatcher.domain import Command, Policy, dispatch_with_events, dispatched_event, transition
-from services.sla_monitor.app import create_runtime
-from services.sla_monitor.domain import desired, plan, time_keys
-from services.sla_monitor.settings import SlaSettings
-from shared.catalogue import load_catalogue
-from shared.contracts import EVENT_ADAPTER, Severity, TicketStatus, WorkOrder
-from shared.settings import CommonSettings
-from shared.sla import load_book
-from shared.store import Store, VersionConflict
+from suqiu.services.dispatcher.domain import (
+    Command,
+    Policy,
+    dispatch_with_events,
+    dispatched_event,
+    transition,
+)
+from suqiu.services.sla_monitor.app import create_runtime
+from suqiu.services.sla_monitor.domain import desired, plan, time_keys
+from suqiu.services.sla_monitor.settings import SlaSettings
+from suqiu.shared.catalogue import load_catalogue
+from suqiu.shared.contracts import EVENT_ADAPTER, Severity, TicketStatus, WorkOrder
+from suqiu.shared.settings import CommonSettings
+from suqiu.shared.sla import load_book
+from suqiu.shared.store import Store, VersionConflict
 from tests.factories import make_classification, make_order
 from tests.integration.helpers import wait_for
 

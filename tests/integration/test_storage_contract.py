@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from shared.contracts import TicketStatus
-from shared.store import DuplicateKey, Store, VersionConflict
+from suqiu.shared.contracts import TicketStatus
+from suqiu.shared.store import DuplicateKey, Store, VersionConflict
 from tests.factories import T0, make_order
 
 pytestmark = pytest.mark.integration
@@ -284,8 +284,8 @@ async def test_outbox_entries_are_marked_sent_by_unset_and_guard_stale_writers(
         store: Store) -> None:
     """The outbox (shared/outbox.py): entries survive a replace with their order, `$unset` of
     a nested key plus `$inc` removes them, and a writer that read them before is refused."""
-    from shared.contracts import PendingEvent
-    from shared.outbox import entry_key, with_outbox
+    from suqiu.shared.contracts import PendingEvent
+    from suqiu.shared.outbox import entry_key, with_outbox
 
     order = make_order(TicketStatus.RECEIVED)
     entries = [PendingEvent(event_id=f"{order.ticket_no}:x.y:{i}", routing_key="ticket.urged",

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.keys import at_key, key_range
-from shared.store import Store
+from suqiu.shared.keys import at_key, key_range
+from suqiu.shared.store import Store
 from suqiu.store_keys import backfill
 
 pytestmark = pytest.mark.integration

@@ -13,7 +13,7 @@ import pytest
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 from aio_pika.exceptions import ChannelPreconditionFailed
 
-from shared.topology import SERVICES, Topology
+from suqiu.shared.topology import SERVICES, Topology
 from tests.integration.helpers import TIMEOUT, get_message
 
 pytestmark = pytest.mark.integration
@@ -169,9 +169,9 @@ async def test_every_event_type_is_routed_and_an_unbound_key_is_counted(
     from faststream.rabbit import RabbitBroker
     from prometheus_client import CollectorRegistry
 
-    from shared.contracts import PendingEvent
-    from shared.messaging import EventPublisher
-    from shared.outbox import COMMAND_ROUTING_KEY
+    from suqiu.shared.contracts import PendingEvent
+    from suqiu.shared.messaging import EventPublisher
+    from suqiu.shared.outbox import COMMAND_ROUTING_KEY
     from tests.unit.test_event_routing import _event_classes, _type_of
 
     broker = RabbitBroker(amqp_url)

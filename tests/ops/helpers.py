@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from shared.settings import REPO_ROOT
+from suqiu.shared.settings import REPO_ROOT
 
 DEPLOY = REPO_ROOT / "deploy"
 

@@ -7,12 +7,12 @@ import inspect
 
 from pydantic_settings import BaseSettings
 
-from shared.settings import CommonSettings
+from suqiu.shared.settings import CommonSettings
 
 
 def settings_class(service: str) -> type[BaseSettings]:
     """The service's own settings class (the BaseSettings subclass in services/<s>/settings.py)."""
-    module = importlib.import_module(f"services.{service}.settings")
+    module = importlib.import_module(f"suqiu.services.{service}.settings")
     classes = [c for _, c in inspect.getmembers(module, inspect.isclass)
                if issubclass(c, BaseSettings) and c.__module__ == module.__name__]
     assert len(classes) == 1, f"services/{service}/settings.py: expected one settings class"

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.settings import REPO_ROOT
-from shared.topology import SERVICES
+from suqiu.shared.settings import REPO_ROOT
+from suqiu.shared.topology import SERVICES
 
 pytestmark = pytest.mark.unit
 

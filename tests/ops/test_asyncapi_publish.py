@@ -14,10 +14,10 @@ import sys
 import jsonschema
 import pytest
 
-from services.intake.contracts import INTAKE_MESSAGE_ADAPTER
-from shared.contracts import Channel
-from shared.settings import REPO_ROOT
-from shared.topology import Topology
+from suqiu.services.intake.contracts import INTAKE_MESSAGE_ADAPTER
+from suqiu.shared.contracts import Channel
+from suqiu.shared.settings import REPO_ROOT
+from suqiu.shared.topology import Topology
 
 pytestmark = pytest.mark.unit
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.settings import CommonSettings
-from shared.topology import SERVICES
+from suqiu.shared.settings import CommonSettings
+from suqiu.shared.topology import SERVICES
 from tests.ops.helpers import DEPLOY, load_yaml, require_promtool
 from tests.ops.settings_env import service_env_names, settings_class
 
@@ -166,8 +166,8 @@ def test_department_credentials_reach_the_dispatcher() -> None:
     source = COMPOSE["secrets"][secret["source"]]["file"]
     assert (DEPLOY / (source.removeprefix("./") + ".example")).exists()
     example = json.loads((DEPLOY / (source.removeprefix("./") + ".example")).read_text("utf-8"))
-    from services.dispatcher.auth import load_credentials
-    from shared.catalogue import load_catalogue
+    from suqiu.services.dispatcher.auth import load_credentials
+    from suqiu.shared.catalogue import load_catalogue
     known = {d.id for d in load_catalogue(DEPLOY / "config/catalogue.yaml").departments}
     assert load_credentials(json.dumps(example), None, known).tokens
 

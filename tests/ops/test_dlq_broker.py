@@ -12,8 +12,8 @@ import aio_pika
 import pytest
 from typer.testing import CliRunner
 
-from shared.topology import Topology
 from suqiu.dlq import DeadLetterQueues, dlq_app
+from suqiu.shared.topology import Topology
 
 pytestmark = pytest.mark.integration
 

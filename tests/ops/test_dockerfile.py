@@ -10,7 +10,7 @@ import tomllib
 
 import pytest
 
-from shared.settings import REPO_ROOT
+from suqiu.shared.settings import REPO_ROOT
 from tests.e2e.image_layout import ImageLayout
 
 pytestmark = pytest.mark.unit

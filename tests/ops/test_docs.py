@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.settings import REPO_ROOT
+from suqiu.shared.settings import REPO_ROOT
 
 pytestmark = pytest.mark.unit
 

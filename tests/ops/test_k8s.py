@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from shared.settings import CommonSettings
-from shared.topology import SERVICES, Topology
+from suqiu.shared.settings import CommonSettings
+from suqiu.shared.topology import SERVICES, Topology
 from tests.ops.helpers import DEPLOY, load_yaml, load_yaml_all
 from tests.ops.settings_env import service_env_names, settings_class
 

@@ -23,10 +23,10 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from typer.testing import CliRunner
 
-from shared.topology import Topology
 from suqiu.channel_client import ChannelPublisher
 from suqiu.dlq import dlq_app
 from suqiu.samples import SAMPLES, sample_envelopes
+from suqiu.shared.topology import Topology
 from suqiu.stack import Stack, StackInfo
 from tests.ops.helpers import DEPLOY, load_yaml, wait_settled
 from tests.ops.promql import metric_names
@@ -282,8 +282,8 @@ def test_dlq_list_show_replay_idempotently_and_purge(stack: tuple[StackInfo, lis
 def test_open_deadlines_are_walked_from_the_due_at_index(stack: tuple[StackInfo, list]) -> None:
     """The bounded walk behind suqiu_sla_open_deadlines works on this store: every dispatched
     order has one resolution timer, due within 30 days, and the walk stops at its cap."""
-    from services.sla_monitor.repository import SlaTimerRepository
-    from shared.store import Store
+    from suqiu.services.sla_monitor.repository import SlaTimerRepository
+    from suqiu.shared.store import Store
 
     info, _ = stack
     dispatched = asyncio.run(_count_dispatched(info))

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from shared.settings import REPO_ROOT
+from suqiu.shared.settings import REPO_ROOT
 from tests.ops.helpers import DEPLOY, load_yaml, require_promtool
 
 pytestmark = pytest.mark.unit

@@ -18,9 +18,9 @@ from pathlib import Path
 import aio_pika
 import pytest
 
-from services.intake.contracts import INTAKE_MESSAGE_ADAPTER
-from shared.settings import REPO_ROOT
-from shared.topology import Topology
+from suqiu.services.intake.contracts import INTAKE_MESSAGE_ADAPTER
+from suqiu.shared.settings import REPO_ROOT
+from suqiu.shared.topology import Topology
 
 pytestmark = pytest.mark.integration
 

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from services.analytics.app import limits_of
-from services.analytics.domain.facts import order_facts
-from services.analytics.domain.keys import increments
-from services.dispatcher.domain import Command, Policy, dispatch_with_events, transition
-from shared.contracts import TicketStatus, WorkOrder
+from suqiu.services.analytics.app import limits_of
+from suqiu.services.analytics.domain.facts import order_facts
+from suqiu.services.analytics.domain.keys import increments
+from suqiu.services.dispatcher.domain import Command, Policy, dispatch_with_events, transition
+from suqiu.shared.contracts import TicketStatus, WorkOrder
 from tests.factories import T0, make_order, small_catalogue
 
 pytestmark = pytest.mark.unit

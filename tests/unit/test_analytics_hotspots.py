@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from services.analytics.domain.hotspots import HotspotPolicy, days_needed, detect, poisson_tail
+from suqiu.services.analytics.domain.hotspots import HotspotPolicy, days_needed, detect, poisson_tail
 
 pytestmark = pytest.mark.unit
 

@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from services.analytics.domain.report import build_report, period_for, rate, totals
-from services.analytics.reporting import partitions
+from suqiu.services.analytics.domain.report import build_report, period_for, rate, totals
+from suqiu.services.analytics.reporting import partitions
 
 pytestmark = pytest.mark.unit
 

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from services.analytics.domain.retention import archive_due, erase_order, mask_order
-from shared.contracts import Content, TicketStatus
+from suqiu.services.analytics.domain.retention import archive_due, erase_order, mask_order
+from suqiu.shared.contracts import Content, TicketStatus
 from tests.factories import T0, make_order
 
 pytestmark = pytest.mark.unit

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from shared.calendar import BusinessCalendar, load_calendar, package_years
-from shared.errors import ConfigError
+from suqiu.shared.calendar import BusinessCalendar, load_calendar, package_years
+from suqiu.shared.errors import ConfigError
 
 pytestmark = pytest.mark.unit
 

@@ -8,7 +8,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from shared.catalogue import CatalogueError, load_catalogue
+from suqiu.shared.catalogue import CatalogueError, load_catalogue
 from tests.factories import small_catalogue
 
 pytestmark = pytest.mark.unit

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.classifier.domain.categories import match_category
+from suqiu.services.classifier.domain.categories import match_category
 from tests.factories import small_catalogue
 
 pytestmark = pytest.mark.unit

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from services.classifier.domain.classify import apply_classification, classified_event, classify
-from shared.contracts import Content, Severity, TicketStatus
+from suqiu.services.classifier.domain.classify import apply_classification, classified_event, classify
+from suqiu.shared.contracts import Content, Severity, TicketStatus
 from tests.factories import T0, make_order, small_catalogue
 
 pytestmark = pytest.mark.unit

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from services.classifier.model_holder import ModelHolder
-from services.classifier.settings import DEFAULT_MODEL_DIR
-from services.classifier.training import fit_model, load_examples, publish
 from suqiu.cli import app
+from suqiu.services.classifier.model_holder import ModelHolder
+from suqiu.services.classifier.settings import DEFAULT_MODEL_DIR
+from suqiu.services.classifier.training import fit_model, load_examples, publish
 
 pytestmark = pytest.mark.unit
 
@@ -95,9 +95,9 @@ def test_a_newly_published_version_is_picked_up_without_restart(tmp_path: Path) 
 
 def test_target_precision_thresholds_are_stored_with_the_model_and_used(history: Path,
                                                                          tmp_path: Path) -> None:
-    from services.classifier.domain.decide import thresholds
-    from services.classifier.domain.model import load_model
-    from shared.catalogue import load_catalogue
+    from suqiu.services.classifier.domain.decide import thresholds
+    from suqiu.services.classifier.domain.model import load_model
+    from suqiu.shared.catalogue import load_catalogue
 
     root = tmp_path / "models"
     result = runner.invoke(app, ["train", "--data", str(history), "--out", str(root),

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from services.classifier.domain.classify import classify, mass_incident_event, with_cluster
-from services.classifier.domain.clustering import (
+from suqiu.services.classifier.domain.classify import classify, mass_incident_event, with_cluster
+from suqiu.services.classifier.domain.clustering import (
     Member,
     assign_cluster,
     household_key,
@@ -15,8 +15,8 @@ from services.classifier.domain.clustering import (
     signature,
     similarity,
 )
-from shared.catalogue import ClassifierPolicy
-from shared.contracts import Complainant, Region, Severity
+from suqiu.shared.catalogue import ClassifierPolicy
+from suqiu.shared.contracts import Complainant, Region, Severity
 from tests.factories import T0, make_order, small_catalogue
 
 pytestmark = pytest.mark.unit

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from services.classifier.settings import DEFAULT_MODEL_DIR
+from suqiu.services.classifier.settings import DEFAULT_MODEL_DIR
 
 pytestmark = pytest.mark.unit
 

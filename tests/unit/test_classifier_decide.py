@@ -6,19 +6,19 @@ from datetime import timedelta
 
 import pytest
 
-from services.classifier.domain.classify import (
+from suqiu.samples import SAMPLES, Sample
+from suqiu.services.classifier.domain.classify import (
     analyse,
     apply_classification,
     classified_event,
     classify,
 )
-from services.classifier.domain.decide import decide, thresholds
-from services.classifier.domain.model import load_model
-from services.classifier.settings import DEFAULT_MODEL_DIR
-from services.intake.domain import analysis_text
-from shared.catalogue import Catalogue, load_catalogue
-from shared.contracts import TicketClassified, TicketStatus, TicketTriageRequired
-from suqiu.samples import SAMPLES, Sample
+from suqiu.services.classifier.domain.decide import decide, thresholds
+from suqiu.services.classifier.domain.model import load_model
+from suqiu.services.classifier.settings import DEFAULT_MODEL_DIR
+from suqiu.services.intake.domain import analysis_text
+from suqiu.shared.catalogue import Catalogue, load_catalogue
+from suqiu.shared.contracts import TicketClassified, TicketStatus, TicketTriageRequired
 from tests.factories import T0, make_order
 
 pytestmark = pytest.mark.unit

@@ -8,21 +8,21 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from services.classifier.domain.calibration import (
+from suqiu.services.classifier.domain.calibration import (
     calibration,
     coverage_table,
     threshold_for_precision,
 )
-from services.classifier.domain.decide import decide, thresholds
-from services.classifier.domain.labels import (
+from suqiu.services.classifier.domain.decide import decide, thresholds
+from suqiu.services.classifier.domain.labels import (
     LabelDecision,
     LabelError,
     apply_decision,
     training_rows,
 )
-from services.classifier.domain.model import Head, TextModel
-from services.classifier.domain.promotion import gate
-from shared.contracts import TicketStatus
+from suqiu.services.classifier.domain.model import Head, TextModel
+from suqiu.services.classifier.domain.promotion import gate
+from suqiu.shared.contracts import TicketStatus
 from tests.factories import make_classification, make_order, small_catalogue
 
 pytestmark = pytest.mark.unit
@@ -172,7 +172,7 @@ def test_thresholds_come_from_the_model_else_the_catalogue() -> None:
 def test_a_department_head_with_rare_classes_is_still_calibrated() -> None:
     """Hundreds of agencies, many seen once: the head must still be calibrated (it used to
     keep temperature 1, i.e. ~1/n for every department)."""
-    from services.classifier.training import Example, fit_model
+    from suqiu.services.classifier.training import Example, fit_model
 
     rng = np.random.default_rng(3)
     chars = "甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午未申酉戌亥金木水火土风雨雷电山川"
@@ -190,7 +190,7 @@ def test_a_department_head_with_rare_classes_is_still_calibrated() -> None:
 
 
 def test_a_triage_event_says_whether_the_department_sent_it_there() -> None:
-    from services.classifier.domain.classify import classified_event
+    from suqiu.services.classifier.domain.classify import classified_event
 
     c = make_classification(confidence=0.9, needs_triage=True, department="construction",
                             department_top=[("construction", 0.3), ("transport", 0.2)])

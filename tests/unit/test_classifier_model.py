@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from services.classifier.domain.decide import decide
-from services.classifier.domain.model import ModelError, analyze, load_model, normalize
-from services.classifier.settings import DEFAULT_MODEL_DIR
-from services.classifier.training import Example, fit_model, load_examples, publish
-from shared.catalogue import load_catalogue
+from suqiu.services.classifier.domain.decide import decide
+from suqiu.services.classifier.domain.model import ModelError, analyze, load_model, normalize
+from suqiu.services.classifier.settings import DEFAULT_MODEL_DIR
+from suqiu.services.classifier.training import Example, fit_model, load_examples, publish
+from suqiu.shared.catalogue import load_catalogue
 from tests.factories import small_catalogue
 
 pytestmark = pytest.mark.unit

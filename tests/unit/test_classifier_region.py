@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from services.classifier.domain.region import extract_region
-from shared.catalogue import load_catalogue
-from shared.contracts import Region
+from suqiu.services.classifier.domain.region import extract_region
+from suqiu.shared.catalogue import load_catalogue
+from suqiu.shared.contracts import Region
 from tests.factories import small_catalogue
 
 pytestmark = pytest.mark.unit

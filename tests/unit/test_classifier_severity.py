@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from services.classifier.domain.severity import (
+from suqiu.services.classifier.domain.severity import (
     affected_count,
     assess_severity,
     claimed_amount_cny,
 )
-from shared.contracts import Channel, Severity
+from suqiu.shared.contracts import Channel, Severity
 from tests.factories import small_catalogue
 
 pytestmark = pytest.mark.unit

@@ -7,12 +7,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.console.domain.messages import refusal_text
-from services.console.domain.readmodel import bigrams, entries_for, key_time, phone_key, prefix_range
-from services.console.domain.roles import User, allowed_actions, can_see_order, dispatcher_credential
-from services.console.domain.views import countdown, deadlines, person_view
-from services.console.service import command_body
-from shared.contracts import TicketStatus
+from suqiu.services.console.domain.messages import refusal_text
+from suqiu.services.console.domain.readmodel import bigrams, entries_for, key_time, phone_key, prefix_range
+from suqiu.services.console.domain.roles import User, allowed_actions, can_see_order, dispatcher_credential
+from suqiu.services.console.domain.views import countdown, deadlines, person_view
+from suqiu.services.console.service import command_body
+from suqiu.shared.contracts import TicketStatus
 from tests.factories import T0, make_order
 
 pytestmark = pytest.mark.unit

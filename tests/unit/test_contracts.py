@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
-from shared.contracts import (
+from suqiu.shared.contracts import (
     EVENT_ADAPTER,
     Channel,
     Location,

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from services.dispatcher.auth import AuthError, load_credentials
-from services.dispatcher.routing import RoutingError, load_routing
-from shared.settings import REPO_ROOT
+from suqiu.services.dispatcher.auth import AuthError, load_credentials
+from suqiu.services.dispatcher.routing import RoutingError, load_routing
+from suqiu.shared.settings import REPO_ROOT
 from tests.factories import small_catalogue
 
 pytestmark = pytest.mark.unit
@@ -54,7 +54,7 @@ def test_bad_credentials_stop_start_up_without_echoing_tokens(raw: str, match: s
 
 
 def test_shipped_routing_file_is_valid_for_the_shipped_catalogue() -> None:
-    from shared.catalogue import load_catalogue
+    from suqiu.shared.catalogue import load_catalogue
 
     rules = load_routing(REPO_ROOT / "deploy/config/routing.yaml", load_catalogue())
     assert rules.rules and rules.default == "classifier"

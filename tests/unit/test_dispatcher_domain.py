@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from services.dispatcher.domain import dispatch, dispatched_event, route
-from shared.contracts import Severity, TicketStatus
-from shared.sla import default_book, warning_time
+from suqiu.services.dispatcher.domain import dispatch, dispatched_event, route
+from suqiu.shared.contracts import Severity, TicketStatus
+from suqiu.shared.sla import default_book, warning_time
 from tests.factories import T0, make_classification, make_order, small_catalogue
 
 pytestmark = pytest.mark.unit

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from services.dispatcher.domain import Policy, Refused, label_decision, transition
-from shared.contracts import Command, TicketStatus, WorkOrder
-from shared.contracts import LifecycleState as Lifecycle
-from shared.labels import apply_decision
+from suqiu.services.dispatcher.domain import Policy, Refused, label_decision, transition
+from suqiu.shared.contracts import Command, TicketStatus, WorkOrder
+from suqiu.shared.contracts import LifecycleState as Lifecycle
+from suqiu.shared.labels import apply_decision
 from tests.factories import T0, make_order, small_catalogue
 
 pytestmark = pytest.mark.unit

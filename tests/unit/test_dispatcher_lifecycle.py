@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from services.dispatcher.domain import (
+from suqiu.services.dispatcher.domain import (
     HANDLING,
     TABLE,
     Command,
@@ -18,9 +18,9 @@ from services.dispatcher.domain import (
     lifecycle_of,
     transition,
 )
-from services.dispatcher.routing import RoutingRule, RoutingRules
-from shared.contracts import EVENT_ADAPTER, TicketStatus, WorkOrder
-from shared.contracts import LifecycleState as Lifecycle
+from suqiu.services.dispatcher.routing import RoutingRule, RoutingRules
+from suqiu.shared.contracts import EVENT_ADAPTER, TicketStatus, WorkOrder
+from suqiu.shared.contracts import LifecycleState as Lifecycle
 from tests.factories import T0, make_classification, make_order, small_catalogue
 
 pytestmark = pytest.mark.unit

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from shared.contracts import IntakeEnvelope
-from shared.errors import FieldError, PermanentError, field_errors_from_pydantic
+from suqiu.shared.contracts import IntakeEnvelope
+from suqiu.shared.errors import FieldError, PermanentError, field_errors_from_pydantic
 from tests.factories import envelope_payload
 
 pytestmark = pytest.mark.unit

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from shared.contracts import events
-from shared.outbox import COMMAND_ROUTING_KEY
-from shared.topology import COMMAND_BINDINGS, bound_event_types
+from suqiu.shared.contracts import events
+from suqiu.shared.outbox import COMMAND_ROUTING_KEY
+from suqiu.shared.topology import COMMAND_BINDINGS, bound_event_types
 
 pytestmark = pytest.mark.unit
 

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from services.intake.contracts import EmailMessage
-from services.intake.domain import new_work_order, normalise
-from services.intake.domain.channels.email import html_to_text
-from services.intake.errors import parse_intake_message
-from shared.contracts import Channel, TicketStatus
+from suqiu.services.intake.contracts import EmailMessage
+from suqiu.services.intake.domain import new_work_order, normalise
+from suqiu.services.intake.domain.channels.email import html_to_text
+from suqiu.services.intake.errors import parse_intake_message
+from suqiu.shared.contracts import Channel, TicketStatus
 from tests.factories import T0
 
 pytestmark = pytest.mark.unit

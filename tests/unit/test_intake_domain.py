@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from services.intake.domain import analysis_text, new_work_order, received_event
-from shared.contracts import Channel, TicketStatus
+from suqiu.services.intake.domain import analysis_text, new_work_order, received_event
+from suqiu.shared.contracts import Channel, TicketStatus
 from tests.factories import T0, envelope_payload, make_envelope
 
 pytestmark = pytest.mark.unit

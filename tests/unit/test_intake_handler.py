@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from faststream.rabbit import TestRabbitBroker
 
-from services.intake.settings import IntakeSettings
-from shared.contracts import EVENT_ADAPTER, TicketInvalid, TicketLinked, TicketReceived, WorkOrder
+from suqiu.services.intake.settings import IntakeSettings
+from suqiu.shared.contracts import EVENT_ADAPTER, TicketInvalid, TicketLinked, TicketReceived, WorkOrder
 from tests.factories import T0, envelope_payload
 from tests.intake_doubles import TestIntake, build_test_intake
 

@@ -6,10 +6,10 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from services.intake.formats import to_xml
-from services.intake.http_api import progress_view
-from services.intake.open311 import Catalog, request_view
-from shared.contracts import Location, TicketStatus
+from suqiu.services.intake.formats import to_xml
+from suqiu.services.intake.http_api import progress_view
+from suqiu.services.intake.open311 import Catalog, request_view
+from suqiu.shared.contracts import Location, TicketStatus
 from tests.factories import make_order, small_catalogue
 
 pytestmark = pytest.mark.unit

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.intake.settings import IntakeSettings
+from suqiu.services.intake.settings import IntakeSettings
 from tests.factories import envelope_payload
 from tests.intake_doubles import build_direct_intake
 

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from services.intake.domain import Candidate, TriageRules, analysis_text, find_link, similarity, triage
 from suqiu.samples import SAMPLES
+from suqiu.services.intake.domain import Candidate, TriageRules, analysis_text, find_link, similarity, triage
 from tests.factories import T0
 
 pytestmark = pytest.mark.unit
@@ -88,7 +88,7 @@ def test_find_link_prefers_a_valid_ticket_over_an_invalid_one() -> None:
 
 
 def test_settings_give_the_rules_and_keys_from_comma_separated_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    from services.intake.settings import IntakeSettings
+    from suqiu.services.intake.settings import IntakeSettings
 
     monkeypatch.setenv("SUQIU_INTAKE_TEST_MARKERS", "试单, 演练")
     monkeypatch.setenv("SUQIU_INTAKE_MIN_TEXT_CHARS", "3")

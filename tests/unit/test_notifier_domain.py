@@ -6,13 +6,13 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
-from services.dispatcher.domain import dispatch, dispatched_event
-from services.intake.domain import received_event
-from services.notifier.config import NotifierConfig
-from services.notifier.domain import Notification, Planner, QuietHours, complainant_contact
-from services.notifier.templates import TemplateBook
-from services.sla_monitor.domain import Moment, StepTimer, desired, event_for
-from shared.contracts import (
+from suqiu.services.dispatcher.domain import dispatch, dispatched_event
+from suqiu.services.intake.domain import received_event
+from suqiu.services.notifier.config import NotifierConfig
+from suqiu.services.notifier.domain import Notification, Planner, QuietHours, complainant_contact
+from suqiu.services.notifier.templates import TemplateBook
+from suqiu.services.sla_monitor.domain import Moment, StepTimer, desired, event_for
+from suqiu.shared.contracts import (
     Complainant,
     Dispatch,
     Severity,
@@ -27,7 +27,7 @@ from shared.contracts import (
     TicketUrged,
     WorkOrder,
 )
-from shared.sla import default_book
+from suqiu.shared.sla import default_book
 from tests.factories import T0, make_classification, make_order, small_catalogue
 
 pytestmark = pytest.mark.unit

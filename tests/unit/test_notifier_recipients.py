@@ -8,10 +8,10 @@ from datetime import timedelta
 
 import pytest
 
-from services.notifier.config import NotifierConfig, NotifierConfigError
-from services.notifier.domain import Planner
-from services.notifier.templates import TemplateBook
-from shared.contracts import (
+from suqiu.services.notifier.config import NotifierConfig, NotifierConfigError
+from suqiu.services.notifier.domain import Planner
+from suqiu.services.notifier.templates import TemplateBook
+from suqiu.shared.contracts import (
     Severity,
     SlaEscalated,
     TicketEscalated,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from services.notifier.config import NotifierConfig, NotifierConfigError, load_notifier_config
-from services.notifier.rules import (
+from suqiu.services.notifier.config import NotifierConfig, NotifierConfigError, load_notifier_config
+from suqiu.services.notifier.rules import (
     TokenBucket,
     digest_due,
     fit_sms,
@@ -19,9 +19,9 @@ from services.notifier.rules import (
     sms_segments,
     verify_webhook,
 )
-from services.notifier.templates import TemplateBook, TemplateProblem
-from shared.catalogue import load_catalogue
-from shared.settings import REPO_ROOT
+from suqiu.services.notifier.templates import TemplateBook, TemplateProblem
+from suqiu.shared.catalogue import load_catalogue
+from suqiu.shared.settings import REPO_ROOT
 from tests.factories import small_catalogue
 
 pytestmark = pytest.mark.unit
@@ -154,8 +154,8 @@ def test_config_rejects_bad_email_and_secret_in_file(tmp_path: Path) -> None:
 
 
 async def test_rate_limited_channel_waits_for_tokens_without_real_sleeping() -> None:
-    from services.notifier.channels import DeliveryResult, RateLimited
-    from services.notifier.domain import Notification
+    from suqiu.services.notifier.channels import DeliveryResult, RateLimited
+    from suqiu.services.notifier.domain import Notification
 
     sent: list[str] = []
     waits: list[float] = []
@@ -178,9 +178,9 @@ async def test_rate_limited_channel_waits_for_tokens_without_real_sleeping() -> 
 
 def test_service_refuses_to_start_with_a_missing_secret_or_a_broken_template(
         tmp_path: Path) -> None:
-    from services.notifier.app import build_notifier
-    from services.notifier.settings import NotifierSettings
-    from shared.settings import CommonSettings
+    from suqiu.services.notifier.app import build_notifier
+    from suqiu.services.notifier.settings import NotifierSettings
+    from suqiu.shared.settings import CommonSettings
 
     path = tmp_path / "n.yaml"
     path.write_text("departments:\n  construction_bureau:\n    webhook: {url: 'https://x.example/h',"

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from shared.contracts import PendingEvent, TicketStatus, TicketUrged, WorkOrder
-from shared.outbox import FaultSwitch, OrderWriter, with_outbox
-from shared.store import VersionConflict
+from suqiu.shared.contracts import PendingEvent, TicketStatus, TicketUrged, WorkOrder
+from suqiu.shared.outbox import FaultSwitch, OrderWriter, with_outbox
+from suqiu.shared.store import VersionConflict
 from tests.factories import T0, make_order
 from tests.intake_doubles import MemoryStore
 
@@ -153,7 +153,7 @@ async def test_a_refused_step_still_publishes_what_is_pending(parts) -> None:  #
 
 async def test_a_handed_on_event_leaves_the_outbox_with_its_consumers_write() -> None:
     """ticket.received needs no mark-sent write: the classifier's write removes it."""
-    from shared.contracts import Channel, TicketReceived
+    from suqiu.shared.contracts import Channel, TicketReceived
 
     store, broker = MemoryStore(), Broker()
     writer = OrderWriter(store, broker, "test", fault=FaultSwitch())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.privacy import mask_name, mask_phone, normalize_phone, scrub_text
+from suqiu.shared.privacy import mask_name, mask_phone, normalize_phone, scrub_text
 
 pytestmark = pytest.mark.unit
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from services.classifier.domain.categories import match_category
-from services.classifier.domain.region import extract_region
-from services.intake.domain import analysis_text
-from shared.catalogue import Catalogue, load_catalogue
 from suqiu.samples import SAMPLES, Sample
+from suqiu.services.classifier.domain.categories import match_category
+from suqiu.services.classifier.domain.region import extract_region
+from suqiu.services.intake.domain import analysis_text
+from suqiu.shared.catalogue import Catalogue, load_catalogue
 
 pytestmark = pytest.mark.unit
 

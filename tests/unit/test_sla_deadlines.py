@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from services.dispatcher.domain import Command, Policy, dispatch_with_events, transition
-from shared.calendar import BusinessCalendar
-from shared.contracts import HistoryEntry, Severity, TicketStatus, WorkOrder
-from shared.sla import DeadlineBook, SlaPolicies, compute, default_book
+from suqiu.services.dispatcher.domain import Command, Policy, dispatch_with_events, transition
+from suqiu.shared.calendar import BusinessCalendar
+from suqiu.shared.contracts import HistoryEntry, Severity, TicketStatus, WorkOrder
+from suqiu.shared.sla import DeadlineBook, SlaPolicies, compute, default_book
 from tests.factories import T0, make_classification, make_order, small_catalogue
 
 pytestmark = pytest.mark.unit
@@ -148,8 +148,8 @@ def test_an_upgrade_in_the_history_changes_the_rule() -> None:
 
 
 def test_intake_stamps_first_response_and_call_back_and_promises_the_stored_deadline() -> None:
-    from services.intake.handlers import IntakeHandler
-    from services.intake.settings import IntakeSettings
+    from suqiu.services.intake.handlers import IntakeHandler
+    from suqiu.services.intake.settings import IntakeSettings
 
     handler = IntakeHandler(None, None, None, IntakeSettings(), deadlines=BOOK)  # type: ignore[arg-type]
     received = make_order(S.RECEIVED, promised_by=T0 + 99 * H)

@@ -6,10 +6,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from services.sla_monitor.domain import StepTimer, due_now, event_for, plan
-from services.sla_monitor.domain import desired as desired_timers
-from shared.contracts import SlaDeadlines, StepDeadline, TicketStatus, WorkOrder
-from shared.sla import default_book
+from suqiu.services.sla_monitor.domain import StepTimer, due_now, event_for, plan
+from suqiu.services.sla_monitor.domain import desired as desired_timers
+from suqiu.shared.contracts import SlaDeadlines, StepDeadline, TicketStatus, WorkOrder
+from suqiu.shared.sla import default_book
 from tests.factories import T0, make_order, small_catalogue
 
 pytestmark = pytest.mark.unit

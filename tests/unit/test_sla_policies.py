@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from shared.calendar import BusinessCalendar
-from shared.errors import ConfigError
-from shared.sla import SlaPolicies, StepLimit, due_after, load_policies
+from suqiu.shared.calendar import BusinessCalendar
+from suqiu.shared.errors import ConfigError
+from suqiu.shared.sla import SlaPolicies, StepLimit, due_after, load_policies
 
 pytestmark = pytest.mark.unit
 

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from shared.keys import at_key, key_range
-from shared.store_monitor import shape_of
-from shared.ticket_numbers import TicketNumbers
+from suqiu.shared.keys import at_key, key_range
+from suqiu.shared.store_monitor import shape_of
+from suqiu.shared.ticket_numbers import TicketNumbers
 
 pytestmark = pytest.mark.unit
 

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from shared.ticket_numbers import format_ticket_no, parse_ticket_no
+from suqiu.shared.ticket_numbers import format_ticket_no, parse_ticket_no
 
 pytestmark = pytest.mark.unit
 

@@ -6,7 +6,7 @@ import pytest
 from faststream.rabbit import ExchangeType
 from faststream.rabbit.schemas.queue import QueueType
 
-from shared.topology import EVENT_BINDINGS, SERVICES, Topology
+from suqiu.shared.topology import EVENT_BINDINGS, SERVICES, Topology
 
 pytestmark = pytest.mark.unit
 

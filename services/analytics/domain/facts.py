@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from shared.contracts import WorkOrder
-from shared.sla import DeadlineBook
+from suqiu.shared.contracts import WorkOrder
+from suqiu.shared.sla import DeadlineBook
 
 __all__ = ["BLANK", "COUNTERS", "SATISFACTION", "Dims", "Fact", "Limits", "dims_of", "order_facts"]
 

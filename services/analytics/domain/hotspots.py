@@ -14,7 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from services.analytics.domain.facts import BLANK
+from suqiu.services.analytics.domain.facts import BLANK
 
 __all__ = ["Hotspot", "HotspotPolicy", "days_needed", "detect", "poisson_tail"]
 

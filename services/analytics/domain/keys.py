@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from services.analytics.domain.facts import Dims, Fact
+from suqiu.services.analytics.domain.facts import Dims, Fact
 
 __all__ = ["DAY_FIELDS", "HOT_FIELDS", "MONTH_FIELDS", "Increment", "increments"]
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from services.analytics.domain.facts import COUNTERS
+from suqiu.services.analytics.domain.facts import COUNTERS
 
 __all__ = ["RATES", "Period", "Report", "Table", "build_report", "period_for", "totals"]
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from shared.contracts import Complainant, Location, WorkOrder
-from shared.privacy import mask_name, mask_phone, scrub_text
+from suqiu.shared.contracts import Complainant, Location, WorkOrder
+from suqiu.shared.privacy import mask_name, mask_phone, scrub_text
 
 __all__ = ["archive_due", "erase_order", "mask_order"]
 

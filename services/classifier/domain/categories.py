@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shared.catalogue import Catalogue
+from suqiu.shared.catalogue import Catalogue
 
 __all__ = ["CategoryMatch", "match_category"]
 

@@ -13,13 +13,13 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from services.classifier.domain.clustering import ClusterAssignment
-from services.classifier.domain.decide import Decision, decide
-from services.classifier.domain.model import TextModel
-from services.classifier.domain.region import extract_region
-from services.classifier.domain.severity import assess_severity
-from shared.catalogue import Catalogue
-from shared.contracts import (
+from suqiu.services.classifier.domain.clustering import ClusterAssignment
+from suqiu.services.classifier.domain.decide import Decision, decide
+from suqiu.services.classifier.domain.model import TextModel
+from suqiu.services.classifier.domain.region import extract_region
+from suqiu.services.classifier.domain.severity import assess_severity
+from suqiu.shared.catalogue import Catalogue
+from suqiu.shared.contracts import (
     Channel,
     Classification,
     HistoryEntry,

@@ -17,9 +17,9 @@ from datetime import datetime
 import numpy as np
 from datasketch import MinHash
 
-from services.classifier.domain.model import normalize
-from shared.catalogue import ClassifierPolicy
-from shared.contracts import Region, WorkOrder
+from suqiu.services.classifier.domain.model import normalize
+from suqiu.shared.catalogue import ClassifierPolicy
+from suqiu.shared.contracts import Region, WorkOrder
 
 __all__ = [
     "ClusterAssignment",

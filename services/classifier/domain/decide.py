@@ -21,9 +21,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from services.classifier.domain.categories import match_category
-from services.classifier.domain.model import TextModel
-from shared.catalogue import Catalogue, Category
+from suqiu.services.classifier.domain.categories import match_category
+from suqiu.services.classifier.domain.model import TextModel
+from suqiu.shared.catalogue import Catalogue, Category
 
 __all__ = ["Decision", "Thresholds", "decide", "thresholds"]
 

@@ -1,7 +1,7 @@
 """The learning loop's pure rules live in shared/labels.py (the dispatcher decides labels too);
 re-exported here for the classifier's readers."""
 
-from shared.labels import (
+from suqiu.shared.labels import (
     HUMAN_ROLES,
     Label,
     LabelDecision,

@@ -22,8 +22,8 @@ from typing import Any
 
 import opencc
 
-from shared.catalogue import Catalogue
-from shared.contracts import Region
+from suqiu.shared.catalogue import Catalogue
+from suqiu.shared.contracts import Region
 
 __all__ = ["extract_region", "names_other_place", "national_lookup"]
 

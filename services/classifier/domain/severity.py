@@ -18,8 +18,8 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from shared.catalogue import SeverityWords
-from shared.contracts import Channel, Severity
+from suqiu.shared.catalogue import SeverityWords
+from suqiu.shared.contracts import Channel, Severity
 
 __all__ = ["affected_count", "arabic_numerals", "assess_severity", "claimed_amount_cny",
            "customer_level"]

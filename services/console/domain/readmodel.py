@@ -25,8 +25,8 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.contracts import WorkOrder
-from shared.privacy import scrub_text
+from suqiu.shared.contracts import WorkOrder
+from suqiu.shared.privacy import scrub_text
 
 __all__ = ["HANDLING", "bigrams", "entries_for", "key_time", "phone_key", "prefix_range", "summary"]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from services.console.domain.readmodel import lifecycle_dict
-from shared.contracts import WorkOrder
-from shared.privacy import mask_name, mask_phone, scrub_text
+from suqiu.services.console.domain.readmodel import lifecycle_dict
+from suqiu.shared.contracts import WorkOrder
+from suqiu.shared.privacy import mask_name, mask_phone, scrub_text
 
 __all__ = ["STATUS_LABELS", "countdown", "deadlines", "parse_key_time", "person_view"]
 

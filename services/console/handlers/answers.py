@@ -8,9 +8,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from services.console.domain.roles import User
-from services.console.service import ConsoleService
-from services.console.web import Web, guard
+from suqiu.services.console.domain.roles import User
+from suqiu.services.console.service import ConsoleService
+from suqiu.services.console.web import Web, guard
 
 __all__ = ["answer_routes"]
 

@@ -8,10 +8,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from services.console.accounts import Accounts
-from services.console.domain.roles import User
-from services.console.metrics import ConsoleMetrics
-from services.console.web import Web, csrf_ok, current_user, guard
+from suqiu.services.console.accounts import Accounts
+from suqiu.services.console.domain.roles import User
+from suqiu.services.console.metrics import ConsoleMetrics
+from suqiu.services.console.web import Web, csrf_ok, current_user, guard
 
 __all__ = ["HOME", "auth_routes"]
 

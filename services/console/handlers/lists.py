@@ -10,11 +10,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from services.console.domain.readmodel import bigrams, key_time, phone_key
-from services.console.domain.roles import User
-from services.console.domain.views import countdown, parse_key_time
-from services.console.service import ConsoleService
-from services.console.web import Web, guard
+from suqiu.services.console.domain.readmodel import bigrams, key_time, phone_key
+from suqiu.services.console.domain.roles import User
+from suqiu.services.console.domain.views import countdown, parse_key_time
+from suqiu.services.console.service import ConsoleService
+from suqiu.services.console.web import Web, guard
 
 __all__ = ["list_routes"]
 

@@ -8,13 +8,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from services.console.domain.messages import refusal_text
-from services.console.domain.readmodel import lifecycle_dict
-from services.console.domain.roles import ACTION_LABELS, User, allowed_actions
-from services.console.domain.views import deadlines, person_view
-from services.console.service import ConsoleService
-from services.console.web import Web, guard
-from shared.contracts import WorkOrder
+from suqiu.services.console.domain.messages import refusal_text
+from suqiu.services.console.domain.readmodel import lifecycle_dict
+from suqiu.services.console.domain.roles import ACTION_LABELS, User, allowed_actions
+from suqiu.services.console.domain.views import deadlines, person_view
+from suqiu.services.console.service import ConsoleService
+from suqiu.services.console.web import Web, guard
+from suqiu.shared.contracts import WorkOrder
 
 __all__ = ["order_routes"]
 

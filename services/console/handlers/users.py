@@ -6,10 +6,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from services.console.accounts import Accounts
-from services.console.domain.roles import ROLES, User
-from services.console.repository import ConsoleRepository
-from services.console.web import Web, guard
+from suqiu.services.console.accounts import Accounts
+from suqiu.services.console.domain.roles import ROLES, User
+from suqiu.services.console.repository import ConsoleRepository
+from suqiu.services.console.web import Web, guard
 
 __all__ = ["user_routes"]
 

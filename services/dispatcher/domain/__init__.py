@@ -5,12 +5,12 @@ and event shapes, `dispatch` the first dispatch, `handling` and `closing` each c
 rules, `transition` the entry point.
 """
 
-from services.dispatcher.domain.dispatch import dispatch, dispatch_with_events, route, route_order
-from services.dispatcher.domain.inbox import current_departments, due_prefix, inbox_entries
-from services.dispatcher.domain.learning import label_decision, recategorise
-from services.dispatcher.domain.mass import join_master, record_members
-from services.dispatcher.domain.orders import dispatched_event
-from services.dispatcher.domain.rules import (
+from suqiu.services.dispatcher.domain.dispatch import dispatch, dispatch_with_events, route, route_order
+from suqiu.services.dispatcher.domain.inbox import current_departments, due_prefix, inbox_entries
+from suqiu.services.dispatcher.domain.learning import label_decision, recategorise
+from suqiu.services.dispatcher.domain.mass import join_master, record_members
+from suqiu.services.dispatcher.domain.orders import dispatched_event
+from suqiu.services.dispatcher.domain.rules import (
     ACTIONS,
     ANY,
     HANDLING,
@@ -21,8 +21,8 @@ from services.dispatcher.domain.rules import (
     Rule,
     lifecycle_of,
 )
-from services.dispatcher.domain.transition import follow_commands, is_applied, transition
-from shared.contracts import Command, LifecycleState
+from suqiu.services.dispatcher.domain.transition import follow_commands, is_applied, transition
+from suqiu.shared.contracts import Command, LifecycleState
 
 __all__ = [
     "ACTIONS",

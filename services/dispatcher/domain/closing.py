@@ -6,16 +6,16 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel
 
-from services.dispatcher.domain.handling import Outcome
-from services.dispatcher.domain.orders import (
+from suqiu.services.dispatcher.domain.handling import Outcome
+from suqiu.services.dispatcher.domain.orders import (
     dispatch_to,
     dispatched_event,
     event_id,
     lifecycle_event,
     move,
 )
-from services.dispatcher.domain.rules import SATISFIED, Policy, Refused, Rule, lifecycle_of
-from shared.contracts import (
+from suqiu.services.dispatcher.domain.rules import SATISFIED, Policy, Refused, Rule, lifecycle_of
+from suqiu.shared.contracts import (
     Command,
     LifecycleState,
     SupervisionNote,

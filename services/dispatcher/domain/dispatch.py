@@ -7,11 +7,11 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from services.dispatcher.domain.orders import dispatch_to, dispatched_event, move, triage_event
-from services.dispatcher.domain.rules import Policy, Refused, lifecycle_of
-from services.dispatcher.routing import Route, RoutingRules, resolve
-from shared.catalogue import Catalogue
-from shared.contracts import TicketStatus, WorkOrder
+from suqiu.services.dispatcher.domain.orders import dispatch_to, dispatched_event, move, triage_event
+from suqiu.services.dispatcher.domain.rules import Policy, Refused, lifecycle_of
+from suqiu.services.dispatcher.routing import Route, RoutingRules, resolve
+from suqiu.shared.catalogue import Catalogue
+from suqiu.shared.contracts import TicketStatus, WorkOrder
 
 __all__ = ["dispatch", "dispatch_with_events", "route", "route_order"]
 

@@ -7,15 +7,15 @@ from typing import Protocol
 
 from pydantic import BaseModel
 
-from services.dispatcher.domain.orders import (
+from suqiu.services.dispatcher.domain.orders import (
     dispatch_to,
     dispatched_event,
     event_id,
     lifecycle_event,
     move,
 )
-from services.dispatcher.domain.rules import Policy, Refused, Rule, lifecycle_of
-from shared.contracts import (
+from suqiu.services.dispatcher.domain.rules import Policy, Refused, Rule, lifecycle_of
+from suqiu.shared.contracts import (
     Command,
     LifecycleState,
     TicketClosed,

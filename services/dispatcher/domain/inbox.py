@@ -18,9 +18,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from services.dispatcher.domain.rules import lifecycle_of
-from shared.contracts import TicketStatus, WorkOrder
-from shared.keys import at_key
+from suqiu.services.dispatcher.domain.rules import lifecycle_of
+from suqiu.shared.contracts import TicketStatus, WorkOrder
+from suqiu.shared.keys import at_key
 
 __all__ = ["ALL", "CLOSED", "current_departments", "due_prefix", "inbox_entries"]
 

@@ -13,12 +13,12 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from services.dispatcher.domain.handling import Outcome
-from services.dispatcher.domain.orders import dispatch_to, dispatched_event, lifecycle_event, move
-from services.dispatcher.domain.rules import Policy, Refused, Rule, lifecycle_of
-from shared.catalogue import Catalogue
-from shared.contracts import Command, LifecycleState, TicketRecategorised, WorkOrder
-from shared.labels import LabelDecision
+from suqiu.services.dispatcher.domain.handling import Outcome
+from suqiu.services.dispatcher.domain.orders import dispatch_to, dispatched_event, lifecycle_event, move
+from suqiu.services.dispatcher.domain.rules import Policy, Refused, Rule, lifecycle_of
+from suqiu.shared.catalogue import Catalogue
+from suqiu.shared.contracts import Command, LifecycleState, TicketRecategorised, WorkOrder
+from suqiu.shared.labels import LabelDecision
 
 __all__ = ["label_decision", "recategorise"]
 

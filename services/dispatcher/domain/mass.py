@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from services.dispatcher.domain.rules import lifecycle_of
-from shared.contracts import HistoryEntry, LifecycleState, WorkOrder
+from suqiu.services.dispatcher.domain.rules import lifecycle_of
+from suqiu.shared.contracts import HistoryEntry, LifecycleState, WorkOrder
 
 __all__ = ["join_master", "record_members"]
 

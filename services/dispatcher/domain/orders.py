@@ -8,8 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from services.dispatcher.domain.rules import Policy, Refused, lifecycle_of
-from shared.contracts import (
+from suqiu.services.dispatcher.domain.rules import Policy, Refused, lifecycle_of
+from suqiu.shared.contracts import (
     Dispatch,
     HistoryEntry,
     LifecycleState,

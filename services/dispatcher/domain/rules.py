@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from shared.catalogue import Catalogue
-from shared.contracts import LifecycleState, TicketStatus, WorkOrder
-from shared.sla import DeadlineBook, default_book
+from suqiu.shared.catalogue import Catalogue
+from suqiu.shared.contracts import LifecycleState, TicketStatus, WorkOrder
+from suqiu.shared.sla import DeadlineBook, default_book
 
 __all__ = ["ACTIONS", "ANY", "HANDLING", "OPEN", "SATISFIED", "TABLE", "Policy", "Refused",
            "Rule", "lifecycle_of"]

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from services.dispatcher.domain import closing, handling, learning
-from services.dispatcher.domain.handling import Outcome, Step
-from services.dispatcher.domain.rules import KEEP_APPLIED, TABLE, Policy, Refused, Rule, lifecycle_of
-from shared.contracts import Command, LifecycleState, WorkOrder
+from suqiu.services.dispatcher.domain import closing, handling, learning
+from suqiu.services.dispatcher.domain.handling import Outcome, Step
+from suqiu.services.dispatcher.domain.rules import KEEP_APPLIED, TABLE, Policy, Refused, Rule, lifecycle_of
+from suqiu.shared.contracts import Command, LifecycleState, WorkOrder
 
 __all__ = ["STEPS", "follow_commands", "is_applied", "transition"]
 

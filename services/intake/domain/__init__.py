@@ -3,9 +3,9 @@
 Nothing here imports FastStream, PyMongo or Prometheus; time is passed in.
 """
 
-from services.intake.domain.channels import normalise
-from services.intake.domain.linking import Candidate, Link, find_link
-from services.intake.domain.orders import (
+from suqiu.services.intake.domain.channels import normalise
+from suqiu.services.intake.domain.linking import Candidate, Link, find_link
+from suqiu.services.intake.domain.orders import (
     invalid_event,
     linked_event,
     new_work_order,
@@ -13,9 +13,9 @@ from services.intake.domain.orders import (
     revalidate,
     was_revalidated,
 )
-from services.intake.domain.submission import Submission, from_envelope, person_key, unknown_fields
-from services.intake.domain.text import analysis_text, masked_text, similarity, to_simplified
-from services.intake.domain.triage import TriageRules, triage
+from suqiu.services.intake.domain.submission import Submission, from_envelope, person_key, unknown_fields
+from suqiu.services.intake.domain.text import analysis_text, masked_text, similarity, to_simplified
+from suqiu.services.intake.domain.triage import TriageRules, triage
 
 __all__ = [
     "Candidate",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from services.intake.domain.text import similarity
+from suqiu.services.intake.domain.text import similarity
 
 __all__ = ["Candidate", "Link", "find_link"]
 

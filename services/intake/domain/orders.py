@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from services.intake.domain.submission import Submission, from_envelope, unknown_fields
-from services.intake.domain.text import analysis_text, masked_text
-from shared.contracts import (
+from suqiu.services.intake.domain.submission import Submission, from_envelope, unknown_fields
+from suqiu.services.intake.domain.text import analysis_text, masked_text
+from suqiu.shared.contracts import (
     HistoryEntry,
     IntakeEnvelope,
     TicketInvalid,

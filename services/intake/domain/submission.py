@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.contracts import (
+from suqiu.shared.contracts import (
     AttachmentRef,
     Channel,
     Complainant,
@@ -16,7 +16,7 @@ from shared.contracts import (
     Location,
     RecordedContent,
 )
-from shared.privacy import normalize_phone
+from suqiu.shared.privacy import normalize_phone
 
 __all__ = ["Submission", "from_envelope", "person_key", "unknown_fields"]
 

@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import opencc
 
-from shared.privacy import mask_name, scrub_text
+from suqiu.shared.privacy import mask_name, scrub_text
 
 __all__ = ["analysis_text", "masked_text", "meaningful_chars", "similarity", "to_simplified"]
 

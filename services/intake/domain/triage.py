@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from services.intake.domain.text import meaningful_chars
-from shared.contracts import ValidityReason
+from suqiu.services.intake.domain.text import meaningful_chars
+from suqiu.shared.contracts import ValidityReason
 
 __all__ = ["DEFAULT_ABUSIVE", "DEFAULT_OUT_OF_SCOPE", "DEFAULT_TEST_MARKERS", "TriageRules", "triage"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from services.intake.contracts import (
+from suqiu.services.intake.contracts import (
     AppSubmission,
     ChannelMessage,
     EmailMessage,
@@ -17,17 +17,17 @@ from services.intake.contracts import (
     WebForm,
     WechatMessage,
 )
-from services.intake.domain.channels.app import normalise_app
-from services.intake.domain.channels.email import EmailParseError, normalise_email
-from services.intake.domain.channels.hotline import normalise_hotline
-from services.intake.domain.channels.letter import normalise_letter
-from services.intake.domain.channels.sms import normalise_sms
-from services.intake.domain.channels.transfer import normalise_transfer
-from services.intake.domain.channels.walk_in import normalise_walk_in
-from services.intake.domain.channels.web import normalise_web
-from services.intake.domain.channels.wechat import normalise_wechat
-from services.intake.domain.submission import Submission, from_envelope
-from shared.contracts import IntakeEnvelope
+from suqiu.services.intake.domain.channels.app import normalise_app
+from suqiu.services.intake.domain.channels.email import EmailParseError, normalise_email
+from suqiu.services.intake.domain.channels.hotline import normalise_hotline
+from suqiu.services.intake.domain.channels.letter import normalise_letter
+from suqiu.services.intake.domain.channels.sms import normalise_sms
+from suqiu.services.intake.domain.channels.transfer import normalise_transfer
+from suqiu.services.intake.domain.channels.walk_in import normalise_walk_in
+from suqiu.services.intake.domain.channels.web import normalise_web
+from suqiu.services.intake.domain.channels.wechat import normalise_wechat
+from suqiu.services.intake.domain.submission import Submission, from_envelope
+from suqiu.shared.contracts import IntakeEnvelope
 
 __all__ = ["EmailParseError", "normalise"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from shared.contracts import AttachmentRef, Complainant, Location
-from shared.privacy import normalize_phone
+from suqiu.shared.contracts import AttachmentRef, Complainant, Location
+from suqiu.shared.privacy import normalize_phone
 
 __all__ = ["attachment_kind", "complainant", "iso", "location"]
 

@@ -11,10 +11,10 @@ import re
 from email.message import EmailMessage as MimeMessage
 from email.utils import parseaddr
 
-from services.intake.contracts import EmailMessage
-from services.intake.domain.channels._common import attachment, attachment_kind, complainant
-from services.intake.domain.submission import Submission
-from shared.contracts import Channel, Location, RecordedContent
+from suqiu.services.intake.contracts import EmailMessage
+from suqiu.services.intake.domain.channels._common import attachment, attachment_kind, complainant
+from suqiu.services.intake.domain.submission import Submission
+from suqiu.shared.contracts import Channel, Location, RecordedContent
 
 __all__ = ["EmailParseError", "html_to_text", "normalise_email"]
 

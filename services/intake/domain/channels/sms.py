@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from services.intake.contracts import SmsMessage
-from services.intake.domain.channels._common import complainant
-from services.intake.domain.submission import Submission
-from shared.contracts import Channel, Location, RecordedContent
+from suqiu.services.intake.contracts import SmsMessage
+from suqiu.services.intake.domain.channels._common import complainant
+from suqiu.services.intake.domain.submission import Submission
+from suqiu.shared.contracts import Channel, Location, RecordedContent
 
 __all__ = ["normalise_sms"]
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from services.intake.contracts import WalkInRegistration
-from services.intake.domain.channels._common import complainant, location
-from services.intake.domain.submission import Submission
-from shared.contracts import Channel, RecordedContent
-from shared.privacy import scrub_text
+from suqiu.services.intake.contracts import WalkInRegistration
+from suqiu.services.intake.domain.channels._common import complainant, location
+from suqiu.services.intake.domain.submission import Submission
+from suqiu.shared.contracts import Channel, RecordedContent
+from suqiu.shared.privacy import scrub_text
 
 __all__ = ["normalise_walk_in"]
 

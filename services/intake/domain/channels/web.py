@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from services.intake.contracts import WebForm
-from services.intake.domain.channels._common import attachment, complainant, location
-from services.intake.domain.submission import Submission
-from shared.contracts import Channel, RecordedContent
+from suqiu.services.intake.contracts import WebForm
+from suqiu.services.intake.domain.channels._common import attachment, complainant, location
+from suqiu.services.intake.domain.submission import Submission
+from suqiu.shared.contracts import Channel, RecordedContent
 
 __all__ = ["normalise_web"]
 
