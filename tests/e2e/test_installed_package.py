@@ -187,7 +187,8 @@ async def test_complaints_are_dispatched_by_the_installed_services(
     assert set(found) == set(keys), {p.service: p.log.read_text()[-1500:] for p in procs}
     for doc in found.values():
         assert doc["dispatch"]["department"] == doc["classification"]["department"]
-        assert doc["sla"]["resolution_due"] > doc["dispatch"]["dispatched_at"]
+        # the deadlines shared.sla stamps (SlaDeadlines: steps.<step>.due_at)
+        assert doc["sla"]["steps"]["resolution"]["due_at"] > doc["dispatch"]["dispatched_at"]
 
     # The department's token from the credentials file compose mounts opens its inbox.
     dispatcher = next(p for p in procs if p.service == "dispatcher")
