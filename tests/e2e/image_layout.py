@@ -84,18 +84,29 @@ class ImageLayout:
 
     def service_env(self, compose_name: str, root: Path,
                     variables: dict[str, str]) -> dict[str, str]:
-        """The image's ENV, then compose's environment (interpolated with `variables`),
-        absolute paths moved under `root`."""
+        """The image's ENV, then compose's environment (interpolated with `variables`), then
+        its env_files (the committed `.example` standing in for the operator's file; a required
+        one must have an example), absolute paths moved under `root`."""
         spec = self.suqiu_services()[compose_name]
         env = dict(self.env)
         env.update({k: _interpolate(str(v), variables) for k, v in spec["environment"].items()})
+        for env_file in spec.get("env_file", []):
+            example = DEPLOY / f"{env_file['path']}.example"
+            assert example.exists() or not env_file.get("required", True), f"{example} missing"
+            if example.exists():
+                env.update(env_file_values(example))
         return {k: (str(root / v.lstrip("/")) if v.startswith("/") and k != "PATH" else v)
                 for k, v in env.items()}
 
 
 def env_example() -> dict[str, str]:
     """deploy/.env.example as compose reads deploy/.env."""
-    lines = (DEPLOY / ".env.example").read_text(encoding="utf-8").splitlines()
+    return env_file_values(DEPLOY / ".env.example")
+
+
+def env_file_values(path: Path) -> dict[str, str]:
+    """KEY=value lines (unquoted values, taken literally), comments and blank lines skipped."""
+    lines = path.read_text(encoding="utf-8").splitlines()
     return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
 
 

@@ -1,9 +1,10 @@
 """The shipped package as the image runs it: the wheel is built, installed (not editable, with
 its dependencies, without the `train` extra) into a fresh virtualenv in a temporary directory,
 the configuration is laid out exactly as deploy/Dockerfile and deploy/compose.yaml lay it
-out, and all five services are started from that install with compose's environment against
-the real broker and store. Complaints published as a channel system publishes them must be
-dispatched, and a department's token from the credentials file must open its inbox."""
+out, and every service compose runs from the image (the pipeline's and the console) is
+started from that install with compose's environment against the real broker and store.
+Complaints published as a channel system publishes them must be dispatched, and a
+department's token from the credentials file must open its inbox."""
 
 from __future__ import annotations
 
@@ -109,10 +110,19 @@ def services(installed: Installed, amqp_url: str, mongo_url: str) -> Iterator[tu
     ns = "w" + uuid.uuid4().hex[:12]
     variables = env_example()
     procs: list[Proc] = []
-    for compose_name, spec in installed.layout.suqiu_services().items():
+    compose = installed.layout.suqiu_services()
+    ports = {name: free_port() for name in compose}
+    # compose's service addresses (http://dispatcher:8103) become the local processes' ports
+    addresses = {}
+    for name in compose:
+        env = installed.layout.service_env(name, installed.root, variables)
+        container_port = next(v for k, v in env.items() if k.endswith("_HTTP_PORT"))
+        addresses[f"http://{name}:{container_port}"] = f"http://127.0.0.1:{ports[name]}"
+    for compose_name, spec in compose.items():
         service = spec["command"][-1]
-        port = free_port()
+        port = ports[compose_name]
         env = installed.layout.service_env(compose_name, installed.root, variables)
+        env = {k: addresses.get(v, v) for k, v in env.items()}
         port_var = next(k for k in env if k.endswith("_HTTP_PORT"))
         env.update({"PATH": f"{installed.bin}:/usr/bin:/bin", port_var: str(port),
                     "AMQP_URL": amqp_url, "MONGO_URL": mongo_url, "SUQIU_NAMESPACE": ns,
@@ -123,7 +133,7 @@ def services(installed: Installed, amqp_url: str, mongo_url: str) -> Iterator[tu
             argv, env=env, cwd=env.get("HOME", str(installed.root)), stdout=subprocess.DEVNULL,
             stderr=log.open("wb")), log))
     try:
-        assert sorted(p.service for p in procs) == sorted(SERVICES)
+        assert sorted(p.service for p in procs) == sorted((*SERVICES, "console"))
         _wait_ready(procs)
         yield ns, procs
     finally:
@@ -177,7 +187,8 @@ async def test_complaints_are_dispatched_by_the_installed_services(
     assert set(found) == set(keys), {p.service: p.log.read_text()[-1500:] for p in procs}
     for doc in found.values():
         assert doc["dispatch"]["department"] == doc["classification"]["department"]
-        assert doc["sla"]["resolution_due"] > doc["dispatch"]["dispatched_at"]
+        # the deadlines shared.sla stamps (SlaDeadlines: steps.<step>.due_at)
+        assert doc["sla"]["steps"]["resolution"]["due_at"] > doc["dispatch"]["dispatched_at"]
 
     # The department's token from the credentials file compose mounts opens its inbox.
     dispatcher = next(p for p in procs if p.service == "dispatcher")
@@ -192,6 +203,11 @@ async def test_complaints_are_dispatched_by_the_installed_services(
         assert answer.json()["ticket_no"] == found[keys[0]]["_id"]
         refused = await http.get("/dispatcher/v1/inbox", headers={"Authorization": "Bearer nope"})
         assert refused.status_code == 401
+    # The console runs from the same install (templates shipped) with console.env.example.
+    console = next(p for p in procs if p.service == "console")
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{console.port}") as http:
+        page = await http.get("/login")
+        assert page.status_code == 200 and "<form" in page.text, page.text[:500]
     assert department
 
 

@@ -22,6 +22,9 @@ pytestmark = pytest.mark.unit
 COMPOSE = load_yaml(DEPLOY / "compose.yaml")
 SUQIU = {name.replace("-", "_"): spec for name, spec in COMPOSE["services"].items()
          if spec.get("image", "").startswith("suqiu:")}
+# Every service the image runs: the pipeline's (topology SERVICES, each with a work queue and a
+# prefetch) and the console (the staff's web UI, not in SERVICES).
+DEPLOYED = (*SERVICES, "console")
 
 
 def _settings(service: str, env: dict[str, str], monkeypatch: pytest.MonkeyPatch):
@@ -33,12 +36,12 @@ def _settings(service: str, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 
 
 def test_every_service_is_in_compose_with_its_command() -> None:
-    assert set(SUQIU) == set(SERVICES)
+    assert set(SUQIU) == set(DEPLOYED)
     for service, spec in SUQIU.items():
         assert spec["command"] == ["suqiu", "run", service]
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", DEPLOYED)
 def test_environment_is_read_by_the_settings_and_valid(
         service: str, monkeypatch: pytest.MonkeyPatch) -> None:
     env = SUQIU[service]["environment"]
@@ -50,10 +53,11 @@ def test_environment_is_read_by_the_settings_and_valid(
     assert common.http_host == "0.0.0.0"
     assert "@rabbitmq:" in common.amqp_url and "mongo:27017" in common.mongo_url
     assert str(common.catalogue_path).startswith("/etc/suqiu/")
-    assert own.prefetch >= 1  # type: ignore[attr-defined]
+    if service in SERVICES:
+        assert own.prefetch >= 1  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", DEPLOYED)
 def test_ports_healthchecks_and_dependencies(service: str,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     spec = SUQIU[service]
@@ -71,6 +75,11 @@ def test_ports_healthchecks_and_dependencies(service: str,
     compose_name = next(n for n in COMPOSE["services"] if n.replace("-", "_") == service)
     assert {"names": [compose_name], "type": "A", "port": port,
             "refresh_interval": "15s"} in job["dns_sd_configs"]
+    # ... and SuqiuServiceMissing fires when it has no target at all.
+    rules = load_yaml(DEPLOY / "prometheus/rules.yml")
+    missing = next(r for g in rules["groups"] for r in g["rules"]
+                   if r.get("alert") == "SuqiuServiceMissing")
+    assert f'absent(up{{job="suqiu",service="{service}"}})' in missing["expr"]
 
 
 def test_infrastructure_services_are_healthchecked_and_mounts_exist() -> None:
@@ -176,3 +185,45 @@ def test_services_run_hardened() -> None:
     for service, spec in SUQIU.items():
         assert spec["read_only"] is True and spec["tmpfs"] == ["/tmp"], service
         assert spec["cap_drop"] == ["ALL"], service
+
+
+def _env_file(path: Path) -> dict[str, str]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+
+
+def test_the_console_is_published_and_its_secrets_come_from_console_env(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = SUQIU["console"]
+    assert spec["ports"] == ["8106:8106"]
+    assert spec["environment"]["SUQIU_CONSOLE_DISPATCHER_URL"] == "http://dispatcher:8103"
+    assert SUQIU["dispatcher"]["environment"]["SUQIU_DISPATCHER_HTTP_PORT"] == "8103"
+    (env_file,) = spec["env_file"]
+    assert env_file == {"path": "./console.env", "required": True}
+    ignored = subprocess.run(["git", "check-ignore", "-q", str(DEPLOY / "console.env")], cwd=DEPLOY)
+    assert ignored.returncode == 0, "deploy/console.env must be ignored by git"
+    example = _env_file(DEPLOY / "console.env.example")
+    assert set(example) == {"SUQIU_CONSOLE_SESSION_SECRET", "SUQIU_CONSOLE_DISPATCHER_TOKENS",
+                            "SUQIU_CONSOLE_INDEX_SALT"}
+    _, console = _settings("console", {**spec["environment"], **example}, monkeypatch)
+    assert len(console.secret()) >= 32 and console.tokens()  # type: ignore[attr-defined]
+    assert console.index_salt  # type: ignore[attr-defined]
+
+
+def test_the_dispatcher_accepts_the_console_s_tokens() -> None:
+    """Each token in console.env.example is in the credentials file compose mounts for the
+    dispatcher, as the role (operator, supervisor) or the department it is named after."""
+    from services.console.settings import ConsoleSettings
+
+    raw = _env_file(DEPLOY / "console.env.example")["SUQIU_CONSOLE_DISPATCHER_TOKENS"]
+    tokens = ConsoleSettings(dispatcher_tokens=raw).tokens()
+    assert {"operator", "supervisor"} <= set(tokens)
+    (secret,) = SUQIU["dispatcher"]["secrets"]
+    source = COMPOSE["secrets"][secret["source"]]["file"]
+    credentials = json.loads((DEPLOY / (source.removeprefix("./") + ".example")).read_text("utf-8"))
+    for name, token in tokens.items():
+        assert token in credentials, name
+        principal = credentials[token]
+        assert name in (principal["department"], principal.get("role")), (name, principal)
+        if name not in ("operator", "supervisor"):
+            assert principal.get("role", "department") == "department", name

@@ -26,6 +26,9 @@ REQUIRED = {"Deployment": ("apps/v1", "spec.template.spec.containers"),
             "ConfigMap": ("v1", "data"), "Service": ("v1", "spec.ports")}
 K8S_VERSION = "1.30.0"
 SECRETS_EXAMPLE = load_yaml_all(DEPLOY / "k8s/secrets.example.yaml")
+# Every service the image runs: the pipeline's (topology SERVICES, scaled by KEDA on their
+# work queues) and the console (the staff's web UI: a fixed replica count, no KEDA).
+DEPLOYED = (*SERVICES, "console")
 
 
 def _get(doc: dict[str, Any], dotted: str) -> Any:
@@ -56,7 +59,7 @@ def test_documents_are_well_formed_and_nothing_secret_is_inlined() -> None:
         assert (DEPLOY / path).exists(), f"configMapGenerator file {path} missing"
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", DEPLOYED)
 def test_deployment_matches_the_code(service: str) -> None:
     deployment = _of("Deployment", service)
     pod = deployment["spec"]["template"]
@@ -135,7 +138,7 @@ def test_every_manifest_validates_strictly_against_the_kubernetes_schema() -> No
         kubernetes_validate.validate(bad, K8S_VERSION, strict=True)
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", DEPLOYED)
 def test_pods_pass_pod_security_restricted(service: str) -> None:
     pod = _of("Deployment", service)["spec"]["template"]["spec"]
     assert pod["securityContext"]["runAsNonRoot"] is True
@@ -155,7 +158,7 @@ def test_pods_pass_pod_security_restricted(service: str) -> None:
         assert {m["mountPath"] for m in container["volumeMounts"]} >= {"/tmp", "/etc/suqiu"}
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", DEPLOYED)
 def test_every_http_api_has_a_service(service: str) -> None:
     deployment = _of("Deployment", service)
     svc = _of("Service", service)
@@ -202,3 +205,43 @@ def test_every_secret_reference_exists_in_the_example() -> None:
     dispatcher = _of("Deployment", "dispatcher")["spec"]["template"]["spec"]["containers"][0]
     env = {e["name"]: e.get("value") for e in dispatcher["env"]}
     assert env["SUQIU_DISPATCHER_CREDENTIALS_FILE"].startswith("/run/secrets/suqiu/")
+
+
+def test_the_console_runs_a_fixed_replica_count_with_its_secrets_by_reference() -> None:
+    deployment = _of("Deployment", "console")
+    assert deployment["spec"]["replicas"] >= 2
+    assert not [d for d in DOCS if d["kind"] in ("ScaledObject", "HorizontalPodAutoscaler")
+                and d["metadata"]["labels"].get("app.kubernetes.io/component") == "console"]
+    pdb = _of("PodDisruptionBudget", "console")
+    assert pdb["spec"]["selector"]["matchLabels"] == deployment["spec"]["selector"]["matchLabels"]
+    assert pdb["spec"]["minAvailable"] == 1
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e for e in container["env"]}
+    for name in ("SUQIU_CONSOLE_SESSION_SECRET", "SUQIU_CONSOLE_DISPATCHER_TOKENS",
+                 "SUQIU_CONSOLE_INDEX_SALT"):
+        assert env[name]["valueFrom"]["secretKeyRef"]["name"] == "suqiu-secrets", name
+    dispatcher = _of("Service", "dispatcher")
+    port = settings_class("dispatcher")().http_port  # type: ignore[attr-defined]
+    assert dispatcher["spec"]["ports"][0]["port"] == port
+    assert env["SUQIU_CONSOLE_DISPATCHER_URL"]["value"] == \
+        f"http://{dispatcher['metadata']['name']}:{port}"
+    assert env["SUQIU_CONSOLE_COOKIE_SECURE"]["value"] == "true"
+
+
+def test_the_example_secrets_let_the_dispatcher_accept_the_console_s_tokens() -> None:
+    import json
+
+    from services.console.settings import ConsoleSettings
+
+    secrets = {s["metadata"]["name"]: s["stringData"] for s in SECRETS_EXAMPLE}
+    console = ConsoleSettings(
+        session_secret=secrets["suqiu-secrets"]["console-session-secret"],
+        dispatcher_tokens=secrets["suqiu-secrets"]["console-dispatcher-tokens"])
+    assert len(console.secret()) >= 32
+    tokens = console.tokens()
+    assert {"operator", "supervisor"} <= set(tokens)
+    credentials = json.loads(
+        secrets["suqiu-department-credentials"]["department-credentials.json"])
+    for name, token in tokens.items():
+        assert token in credentials, name
+        assert name in (credentials[token]["department"], credentials[token].get("role")), name
