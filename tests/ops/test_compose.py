@@ -213,7 +213,7 @@ def test_the_console_is_published_and_its_secrets_come_from_console_env(
 def test_the_dispatcher_accepts_the_console_s_tokens() -> None:
     """Each token in console.env.example is in the credentials file compose mounts for the
     dispatcher, as the role (operator, supervisor) or the department it is named after."""
-    from services.console.settings import ConsoleSettings
+    from suqiu.services.console.settings import ConsoleSettings
 
     raw = _env_file(DEPLOY / "console.env.example")["SUQIU_CONSOLE_DISPATCHER_TOKENS"]
     tokens = ConsoleSettings(dispatcher_tokens=raw).tokens()

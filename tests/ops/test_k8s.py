@@ -231,7 +231,7 @@ def test_the_console_runs_a_fixed_replica_count_with_its_secrets_by_reference() 
 def test_the_example_secrets_let_the_dispatcher_accept_the_console_s_tokens() -> None:
     import json
 
-    from services.console.settings import ConsoleSettings
+    from suqiu.services.console.settings import ConsoleSettings
 
     secrets = {s["metadata"]["name"]: s["stringData"] for s in SECRETS_EXAMPLE}
     console = ConsoleSettings(
