@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections import defaultdict
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
@@ -13,6 +12,7 @@ from faststream.rabbit import RabbitBroker
 from suqiu.services.analytics.domain.hotspots import Hotspot, HotspotPolicy, Key, days_needed, detect
 from suqiu.services.analytics.metrics import AnalyticsMetrics
 from suqiu.services.analytics.repository import AnalyticsRepository
+from suqiu.shared.background import repeat
 from suqiu.shared.contracts.analytics import AnalyticsHotspot
 from suqiu.shared.topology import Topology
 
@@ -80,11 +80,4 @@ class HotspotJob:
             content_type="application/json", persist=True)
 
     async def forever(self, interval_s: float) -> None:
-        while True:
-            try:
-                await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("hotspot_run_failed", error=type(exc).__name__, detail=str(exc)[:300])
-            await asyncio.sleep(interval_s)
+        await repeat(self.run_once, interval_s=interval_s, failure_event="hotspot_run_failed")

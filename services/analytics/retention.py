@@ -3,7 +3,6 @@ erase one person's data on request, with an audit-log entry."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -15,6 +14,7 @@ from faststream.rabbit import RabbitBroker
 from suqiu.services.analytics.domain.retention import erase_order, mask_order
 from suqiu.services.analytics.metrics import AnalyticsMetrics
 from suqiu.services.analytics.repository import AnalyticsRepository
+from suqiu.shared.background import repeat
 from suqiu.shared.contracts import TicketStatus, WorkOrder
 from suqiu.shared.topology import Topology
 
@@ -102,14 +102,7 @@ class RetentionJob:
             pass
 
     async def forever(self, interval_s: float) -> None:
-        while True:
-            try:
-                await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("retention_run_failed", error=type(exc).__name__, detail=str(exc)[:300])
-            await asyncio.sleep(interval_s)
+        await repeat(self.run_once, interval_s=interval_s, failure_event="retention_run_failed")
 
 
 async def erase_person(repo: AnalyticsRepository, person_key: str, *, requested_by: str,

@@ -3,7 +3,6 @@ in the outbox (shared/outbox.py), publish them. Shared by the AMQP subscriber an
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -24,6 +23,7 @@ from suqiu.services.dispatcher.domain import (
 from suqiu.services.dispatcher.metrics import DispatcherMetrics
 from suqiu.services.dispatcher.repository import DispatcherRepository
 from suqiu.services.dispatcher.routing import RoutingRules
+from suqiu.shared.background import repeat
 from suqiu.shared.contracts import Command, TicketClassified, TicketMassIncident, TicketStatus, WorkOrder
 from suqiu.shared.outbox import Change, FaultSwitch, OrderWriter, OutboxPublisher
 
@@ -181,16 +181,8 @@ class LifecycleService:
 
     async def sweep_forever(self, interval_s: float, age_s: float, limit: int) -> None:
         """Background loop of `sweep_outboxes`; a failing walk is logged and retried."""
-        while True:
-            try:
-                swept = await self.sweep_outboxes(age_s, limit)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("outbox_sweep_failed", error=type(exc).__name__)
-                swept = 0
-            if swept < limit:
-                await asyncio.sleep(interval_s)
+        await repeat(lambda: self.sweep_outboxes(age_s, limit), interval_s=interval_s,
+                     failure_event="outbox_sweep_failed", batch=limit)
 
     def _observe_dispatch(self, order: WorkOrder) -> None:
         if order.dispatch and order.classification:

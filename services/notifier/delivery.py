@@ -9,7 +9,6 @@ stored event and the work order, and sends it. The clock is injected, so tests n
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -25,6 +24,7 @@ from suqiu.services.notifier.domain import Notification, Planner, QuietHours
 from suqiu.services.notifier.metrics import NotifierMetrics
 from suqiu.services.notifier.repository import NotificationLog
 from suqiu.services.notifier.rules import digest_due, retry_delay
+from suqiu.shared.background import repeat
 from suqiu.shared.contracts import EVENT_ADAPTER, TicketEvent
 from suqiu.shared.errors import FieldError, PermanentError
 from suqiu.shared.messaging import (
@@ -264,14 +264,5 @@ class Deliverer:
 
     async def release_forever(self, interval_s: float, limit: int) -> None:
         """Background task: a failing pass is logged and retried at the next interval."""
-        while True:
-            try:
-                claimed = await self.release_due(self.clock(), limit)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("notifier_release_failed", error=type(exc).__name__,
-                            detail=str(exc)[:300])
-                claimed = 0
-            if claimed < limit:
-                await asyncio.sleep(interval_s)
+        await repeat(lambda: self.release_due(self.clock(), limit), interval_s=interval_s,
+                     failure_event="notifier_release_failed", batch=limit)

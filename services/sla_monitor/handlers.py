@@ -31,6 +31,7 @@ from suqiu.services.sla_monitor.domain import (
 )
 from suqiu.services.sla_monitor.metrics import SlaMetrics
 from suqiu.services.sla_monitor.repository import SlaTimerRepository
+from suqiu.shared.background import repeat
 from suqiu.shared.catalogue import Catalogue
 from suqiu.shared.contracts import EVENT_ADAPTER, HistoryEntry, TicketDispatched, WorkOrder
 from suqiu.shared.messaging import EventPublisher, ReliableConsumer
@@ -208,19 +209,16 @@ class SlaHandler:
         """Background loop; a failing scan is logged and retried at the next interval."""
         lease = timedelta(seconds=lease_s)
         next_gauge = 0.0
-        while True:
+
+        async def gauge_then_fire() -> int:
+            nonlocal next_gauge
             if gauge_every_s > 0 and asyncio.get_running_loop().time() >= next_gauge:
                 next_gauge = asyncio.get_running_loop().time() + gauge_every_s
                 await self.update_open_deadlines(gauge_cap)
-            try:
-                fired = await self.fire_due(self._clock(), limit, lease)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("sla_scan_failed", error=type(exc).__name__, detail=str(exc)[:300])
-                fired = 0
-            if fired < limit:
-                await asyncio.sleep(interval_s)
+            return await self.fire_due(self._clock(), limit, lease)
+
+        await repeat(gauge_then_fire, interval_s=interval_s, failure_event="sla_scan_failed",
+                     batch=limit)
 
 
 def _parse(body: Any) -> BaseModel:
