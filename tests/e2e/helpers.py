@@ -7,6 +7,7 @@ import contextlib
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -14,6 +15,8 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from pymongo import AsyncMongoClient
 
+from suqiu.channel_client import ChannelPublisher, wait_for_tickets
+from suqiu.samples import SAMPLES, build_envelope
 from suqiu.shared.topology import Topology
 from suqiu.stack import Stack, StackInfo
 
@@ -63,3 +66,17 @@ def running_stack(run_dir: Path, amqp_url: str, mongo_url: str, prefix: str,
         codes = st.stop()
         asyncio.run(Topology(ns).delete(amqp_url))
     assert all(code == 0 for code in codes.values()), codes
+
+
+HOTLINE = next(s for s in SAMPLES if s.channel == "hotline" and s.phone)
+
+
+async def file_hotline_complaint(stack: StackInfo, seq: int, *, timeout: float = 60) -> str:
+    """Publish one sample hotline complaint (persistent, confirmed, its call id as message
+    id) and return its ticket number once intake stored it."""
+    env = build_envelope(HOTLINE, seq=seq, run_id=uuid.uuid4().hex[:8], now=datetime.now(UTC))
+    async with ChannelPublisher(stack.amqp_url, stack.namespace) as pub:
+        await pub.publish(env)
+    key = f"{env['channel']}:{env['channel_message_id']}"
+    found = await wait_for_tickets(stack.mongo_url, stack.mongo_db, [key], timeout=timeout)
+    return str(found[key]["_id"])

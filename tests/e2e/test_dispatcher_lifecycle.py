@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,11 +15,10 @@ import aio_pika
 import httpx
 import pytest
 
-from suqiu.channel_client import ChannelPublisher, wait_for_tickets
-from suqiu.samples import SAMPLES, build_envelope
+from suqiu.samples import SAMPLES
 from suqiu.shared.catalogue import load_catalogue
 from suqiu.stack import StackInfo
-from tests.e2e.helpers import eventually, mongo, running_stack
+from tests.e2e.helpers import eventually, file_hotline_complaint, mongo, running_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -102,14 +100,7 @@ async def test_a_whole_life_with_return_extension_reopen_and_close(stack: StackI
     channel = await conn.channel()
     watch = await channel.declare_queue(exclusive=True)
     await watch.bind(f"{stack.namespace}.events", routing_key="ticket.#")
-    sample = next(s for s in SAMPLES if s.channel == "hotline" and s.phone)
-    env = build_envelope(sample, seq=41 * len(SAMPLES) + 1, run_id=uuid.uuid4().hex[:8],
-                         now=datetime.now(UTC))
-    async with ChannelPublisher(stack.amqp_url, stack.namespace) as pub:
-        await pub.publish(env)
-    key = f"{env['channel']}:{env['channel_message_id']}"
-    found = await wait_for_tickets(stack.mongo_url, stack.mongo_db, [key], timeout=60)
-    desk = Desk(stack, found[key]["_id"])
+    desk = Desk(stack, await file_hotline_complaint(stack, 41 * len(SAMPLES) + 1))
     first_lead = await desk.lead()
 
     # 退单: the lead returns it; it goes to the next candidate or waits in triage
@@ -134,7 +125,7 @@ async def test_a_whole_life_with_return_extension_reopen_and_close(stack: StackI
     await desk.wait_status("replied")
 
     # 回访 from the centre's system, over AMQP: not satisfied -> reopened and dispatched again
-    await _amqp_command(stack, {"type": "dispatcher.command", "command_id": f"rv1-{key}",
+    await _amqp_command(stack, {"type": "dispatcher.command", "command_id": f"rv1-{desk.ticket_no}",
                                 "ticket_no": desk.ticket_no, "action": "revisit",
                                 "actor": "revisit_system", "role": "system",
                                 "satisfaction": "不满意"})
@@ -142,7 +133,7 @@ async def test_a_whole_life_with_return_extension_reopen_and_close(stack: StackI
     await desk.as_lead(action="sign")
     await desk.assisting_reply("已复测达标")
     await desk.as_lead(action="reply", summary="已彻底整改")
-    await _amqp_command(stack, {"type": "dispatcher.command", "command_id": f"rv2-{key}",
+    await _amqp_command(stack, {"type": "dispatcher.command", "command_id": f"rv2-{desk.ticket_no}",
                                 "ticket_no": desk.ticket_no, "action": "revisit",
                                 "actor": "revisit_system", "role": "system",
                                 "satisfaction": "满意"})
@@ -182,14 +173,7 @@ async def test_a_whole_life_with_return_extension_reopen_and_close(stack: StackI
 
 
 async def test_concurrent_http_commands_on_one_version_have_one_winner(stack: StackInfo) -> None:
-    sample = next(s for s in SAMPLES if s.channel == "hotline" and s.phone)
-    env = build_envelope(sample, seq=42 * len(SAMPLES) + 1, run_id=uuid.uuid4().hex[:8],
-                         now=datetime.now(UTC))
-    async with ChannelPublisher(stack.amqp_url, stack.namespace) as pub:
-        await pub.publish(env)
-    key = f"{env['channel']}:{env['channel_message_id']}"
-    found = await wait_for_tickets(stack.mongo_url, stack.mongo_db, [key], timeout=60)
-    desk = Desk(stack, found[key]["_id"])
+    desk = Desk(stack, await file_hotline_complaint(stack, 42 * len(SAMPLES) + 1))
     version = (await desk.doc())["version"]
     url = f"{desk.base}/tickets/{desk.ticket_no}/commands"
     async with httpx.AsyncClient(timeout=10) as client:
@@ -214,32 +198,25 @@ async def test_recategorise_and_accept_become_labels_over_http_and_amqp(
     channel = await conn.channel()
     watch = await channel.declare_queue(exclusive=True)
     await watch.bind(f"{stack.namespace}.events", routing_key="ticket.recategorised")
-    sample = next(s for s in SAMPLES if s.channel == "hotline" and s.phone)
-    env = build_envelope(sample, seq=43 * len(SAMPLES) + 1, run_id=uuid.uuid4().hex[:8],
-                         now=datetime.now(UTC))
-    async with ChannelPublisher(stack.amqp_url, stack.namespace) as pub:
-        await pub.publish(env)
-    key = f"{env['channel']}:{env['channel_message_id']}"
-    found = await wait_for_tickets(stack.mongo_url, stack.mongo_db, [key], timeout=60)
-    desk = Desk(stack, found[key]["_id"])
+    desk = Desk(stack, await file_hotline_complaint(stack, 43 * len(SAMPLES) + 1))
     await eventually(desk.doc, lambda d: d["status"] in {"dispatched", "triage"}, timeout=30)
 
     answer = await desk.act(OPERATOR, action="recategorise", category="劳动和社会保障",
                             subcategory=None, target="hrss_bureau", reason="实为欠薪",
-                            command_id=f"rc1-{key}")
+                            command_id=f"rc1-{desk.ticket_no}")
     assert answer["status"] == "dispatched" and answer["outcome"] == "ok"
     doc = await desk.doc()
     assert doc["classification"]["category"] == "劳动和社会保障"
     assert doc["lifecycle"]["lead"] == "hrss_bureau"
     assert doc["history"][-1]["action"] == "recategorise"
 
-    sign = {"type": "dispatcher.command", "command_id": f"sg-{key}", "ticket_no": desk.ticket_no,
+    sign = {"type": "dispatcher.command", "command_id": f"sg-{desk.ticket_no}", "ticket_no": desk.ticket_no,
             "action": "sign", "actor": "hrss_bureau", "role": "department",
             "department": "hrss_bureau"}
     await _amqp_command(stack, sign)
     await _amqp_command(stack, sign)  # a redelivered command records nothing twice
     await desk.wait_status("signed")
-    await _amqp_command(stack, {"type": "dispatcher.command", "command_id": f"rc2-{key}",
+    await _amqp_command(stack, {"type": "dispatcher.command", "command_id": f"rc2-{desk.ticket_no}",
                                 "ticket_no": desk.ticket_no, "action": "recategorise",
                                 "actor": "city_gov", "role": "supervisor",
                                 "category": "城乡建设", "reason": "复核"})
@@ -253,7 +230,8 @@ async def test_recategorise_and_accept_become_labels_over_http_and_amqp(
             await client.close()
 
     lab = await eventually(label, lambda d: len(d.get("trail", [])) >= 3, timeout=30)
-    assert [t["id"] for t in lab["trail"]] == [f"rc1-{key}", f"sg-{key}", f"rc2-{key}"]
+    no = desk.ticket_no
+    assert [t["id"] for t in lab["trail"]] == [f"rc1-{no}", f"sg-{no}", f"rc2-{no}"]
     assert (lab["category"], lab["category_by"], lab["category_role"]) == (
         "城乡建设", "city_gov", "supervisor")
     assert (lab["department"], lab["department_by"], lab["department_role"]) == (

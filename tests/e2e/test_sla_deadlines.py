@@ -11,7 +11,6 @@ must be later than the running deadline) and its breach happen within the test.
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,11 +22,10 @@ import httpx
 import pytest
 import yaml
 
-from suqiu.channel_client import ChannelPublisher, wait_for_tickets
-from suqiu.samples import SAMPLES, build_envelope
+from suqiu.samples import SAMPLES
 from suqiu.shared.catalogue import load_catalogue
 from suqiu.stack import StackInfo
-from tests.e2e.helpers import eventually, mongo, running_stack
+from tests.e2e.helpers import eventually, file_hotline_complaint, mongo, running_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -113,15 +111,7 @@ async def test_every_place_shows_the_deadline_the_monitor_enforces(stack: StackI
     watch = await channel.declare_queue(exclusive=True)
     for key in ("ticket.dispatched", "sla.breached"):
         await watch.bind(f"{stack.namespace}.events", routing_key=key)
-    sample = next(s for s in SAMPLES if s.channel == "hotline" and s.phone)
-    assert sample.phone is not None
-    env = build_envelope(sample, seq=77 * len(SAMPLES) + 3, run_id=uuid.uuid4().hex[:8],
-                         now=datetime.now(UTC))
-    async with ChannelPublisher(stack.amqp_url, stack.namespace) as pub:
-        await pub.publish(env)
-    key = f"{env['channel']}:{env['channel_message_id']}"
-    found = await wait_for_tickets(stack.mongo_url, stack.mongo_db, [key], timeout=90)
-    desk = Desk(stack, found[key]["_id"])
+    desk = Desk(stack, await file_hotline_complaint(stack, 77 * len(SAMPLES) + 3, timeout=90))
     doc = await eventually(desk.doc, lambda d: d["status"] == "dispatched", timeout=60)
     lead = doc["lifecycle"]["lead"]
     token = f"tok-{lead}-0123456789"
