@@ -5,7 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import (
+    StaleElementReferenceException,
+    TimeoutException,
+    WebDriverException,
+)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -13,6 +17,24 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 from suqiu.console_demo import DEMO_PASSWORD
 
 WAIT = 30.0
+
+
+def left_the_page(element: Any) -> Any:
+    """A wait condition: `element`'s page was replaced (the form was submitted and the next
+    page loaded). Chromium reports a detached node either as a stale reference or, while the
+    old document is being torn down, as "Node ... does not belong to the document"; both mean
+    the same here (selenium's `staleness_of` knows only the first)."""
+    def check(_: Any) -> bool:
+        try:
+            element.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as exc:
+            if "does not belong to the document" in str(exc):
+                return True
+            raise
+        return False
+    return check
 
 
 class Console:
@@ -70,7 +92,7 @@ class Console:
         """Fill and submit the order page's form of `action`; waits for the next page."""
         form = self.fill(f"act-{action}", **fields)
         form.find_element(By.ID, f"do-{action}").click()
-        self.wait(ec.staleness_of(form))
+        self.wait(left_the_page(form))
 
     def wait_listed(self, path: str, ticket_no: str, present: bool = True,
                     timeout: float = WAIT) -> None:
